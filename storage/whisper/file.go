@@ -1,0 +1,297 @@
+package whisper
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrTimestampNotCovered is whisper.py's TimestampNotCovered: the point is
+// older than the file's retention or in the future.
+var ErrTimestampNotCovered = errors.New("Timestamp not covered by any archives in this database.")
+
+// ErrNoData is returned by Fetch when the whole range lies in the future or
+// before the file's retention, where whisper.py's fetch returns None.
+var ErrNoData = errors.New("No data in selected timerange")
+
+// Point is a timestamp in seconds since the epoch and its value.
+type Point struct {
+	Timestamp int64
+	Value     float64
+}
+
+// Options says how a file is opened.
+type Options struct {
+	ReadOnly bool
+	// Lock takes an exclusive flock around every write, as whisper.py does
+	// with LOCK = True (carbon's WHISPER_LOCK_WRITES). It costs two system
+	// calls per write; without it a write is only stores into the mapping.
+	Lock bool
+}
+
+// File is an open whisper file, mapped shared into memory. Its methods are
+// safe for concurrent use: writes exclude each other and reads.
+type File struct {
+	Header Header
+	path   string
+	fd     int
+	data   []byte
+	opts   Options
+	mu     sync.RWMutex
+	dirty  atomic.Bool
+	closed bool
+	// scratch for UpdateMany, reused under mu so steady-state writes do not allocate.
+	aligned    []Point
+	lowerKeys  []int64
+	lowerOrder []int64
+	pyset      pySet
+}
+
+// Open maps the whisper file at path and checks its header.
+func Open(path string, opts Options) (*File, error) {
+	flags, prot := unix.O_RDWR, unix.PROT_READ|unix.PROT_WRITE
+	if opts.ReadOnly {
+		flags, prot = unix.O_RDONLY, unix.PROT_READ
+	}
+	fd, err := unix.Open(path, flags|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if st.Size < MetadataSize {
+		unix.Close(fd)
+		return nil, corrupt(path, "short header: %d bytes, the metadata needs %d", st.Size, MetadataSize)
+	}
+	if st.Size > math.MaxInt32*4 {
+		unix.Close(fd)
+		return nil, corrupt(path, "%d bytes is larger than any whisper file can be", st.Size)
+	}
+	data, err := unix.Mmap(fd, 0, int(st.Size), prot, unix.MAP_SHARED)
+	if err != nil {
+		unix.Close(fd)
+		return nil, &os.PathError{Op: "mmap", Path: path, Err: err}
+	}
+	h, err := ParseHeader(data, path)
+	if err != nil {
+		unix.Munmap(data)
+		unix.Close(fd)
+		return nil, err
+	}
+	return &File{Header: h, path: path, fd: fd, data: data, opts: opts}, nil
+}
+
+// Path is the file's path as given to Open.
+func (f *File) Path() string { return f.path }
+
+// Bytes is the mapped file. It is valid until Close; callers must not write to it.
+func (f *File) Bytes() []byte { return f.data }
+
+// Sync writes the mapping's dirty pages to disk and waits for them.
+func (f *File) Sync() error {
+	if !f.dirty.Swap(false) {
+		return nil
+	}
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if f.closed {
+		return nil
+	}
+	if err := unix.Msync(f.data, unix.MS_SYNC); err != nil {
+		f.dirty.Store(true)
+		return fmt.Errorf("msync %s: %w", f.path, err)
+	}
+	return nil
+}
+
+// Close syncs and unmaps the file.
+func (f *File) Close() error {
+	err := f.Sync()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return nil
+	}
+	f.closed = true
+	if e := unix.Munmap(f.data); e != nil && err == nil {
+		err = fmt.Errorf("munmap %s: %w", f.path, e)
+	}
+	f.data = nil
+	if e := unix.Close(f.fd); e != nil && err == nil {
+		err = fmt.Errorf("close %s: %w", f.path, e)
+	}
+	return err
+}
+
+// SetAggregation rewrites the metadata's aggregation method and xFilesFactor,
+// as whisper.py's setAggregationMethod and setXFilesFactor do.
+func (f *File) SetAggregation(m AggregationMethod, xff float32) error {
+	if !m.Valid() {
+		return fmt.Errorf("Unrecognized aggregation method: %d", m)
+	}
+	if !(xff >= 0 && xff <= 1) {
+		return fmt.Errorf("Invalid xFilesFactor %v, not between 0 and 1", xff)
+	}
+	return f.write(func() error {
+		binary.BigEndian.PutUint32(f.data[0:], uint32(m))
+		binary.BigEndian.PutUint32(f.data[8:], math.Float32bits(xff))
+		f.Header.AggregationMethod, f.Header.XFilesFactor = m, xff
+		return nil
+	})
+}
+
+// write runs fn with the file locked for writing.
+func (f *File) write(fn func() error) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return fmt.Errorf("write %s: file is closed", f.path)
+	}
+	if f.opts.ReadOnly {
+		return fmt.Errorf("write %s: file is open read-only", f.path)
+	}
+	if f.opts.Lock {
+		if err := unix.Flock(f.fd, unix.LOCK_EX); err != nil {
+			return fmt.Errorf("flock %s: %w", f.path, err)
+		}
+		defer unix.Flock(f.fd, unix.LOCK_UN)
+	}
+	f.dirty.Store(true)
+	return fn()
+}
+
+// floorMod is Python's %: the result has the sign of m.
+func floorMod(a, m int64) int64 {
+	r := a % m
+	if r != 0 && (r < 0) != (m < 0) {
+		r += m
+	}
+	return r
+}
+
+// floorDiv is Python's //.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+func (f *File) pointAt(off int64) (int64, float64) {
+	b := f.data[off : off+PointSize]
+	return int64(binary.BigEndian.Uint32(b)), math.Float64frombits(binary.BigEndian.Uint64(b[4:]))
+}
+
+func (f *File) putPoint(off, interval int64, v float64) error {
+	if off < 0 || off+PointSize > int64(len(f.data)) {
+		return fmt.Errorf("write %s: point at byte %d lies outside the file", f.path, off)
+	}
+	if interval < 0 || interval > math.MaxUint32 {
+		return fmt.Errorf("write %s: timestamp %d does not fit whisper's 32-bit field", f.path, interval)
+	}
+	b := f.data[off : off+PointSize]
+	binary.BigEndian.PutUint32(b, uint32(interval))
+	binary.BigEndian.PutUint64(b[4:], math.Float64bits(v))
+	return nil
+}
+
+// offsetOf is where interval lives in archive a whose first slot holds base.
+func offsetOf(a *ArchiveInfo, base, interval int64) int64 {
+	pointDistance := floorDiv(interval-base, int64(a.SecondsPerPoint))
+	return int64(a.Offset) + floorMod(pointDistance*PointSize, a.Size())
+}
+
+// slotFor is where interval is written in a: the first slot when the archive
+// has never been written (its base interval is 0), else relative to the base.
+func (f *File) slotFor(a *ArchiveInfo, interval int64) int64 {
+	base, _ := f.pointAt(int64(a.Offset))
+	if base == 0 {
+		return int64(a.Offset)
+	}
+	return offsetOf(a, base, interval)
+}
+
+// Update writes one point, as whisper.py's update(): into the most precise
+// archive that covers the timestamp, then propagated down the archives while
+// each lower interval has enough known points. now is the current time.
+func (f *File) Update(value float64, timestamp, now int64) error {
+	return f.write(func() error { return f.update(value, timestamp, now) })
+}
+
+func (f *File) update(value float64, timestamp, now int64) error {
+	h := &f.Header
+	diff := now - timestamp
+	if !(diff < int64(h.MaxRetention) && diff >= 0) {
+		return ErrTimestampNotCovered
+	}
+	i := 0
+	for i < len(h.Archives)-1 && h.Archives[i].Retention() < diff {
+		i++
+	}
+	a := &h.Archives[i]
+	interval := timestamp - floorMod(timestamp, int64(a.SecondsPerPoint))
+	if err := f.putPoint(f.slotFor(a, interval), interval, value); err != nil {
+		return err
+	}
+	for j := i + 1; j < len(h.Archives); j++ {
+		ok, err := f.propagate(interval, a, &h.Archives[j])
+		if err != nil || !ok {
+			return err
+		}
+		a = &h.Archives[j]
+	}
+	return nil
+}
+
+// propagate recomputes lower's point for the interval holding timestamp from
+// higher's points, as whisper.py's __propagate does. It reports whether lower
+// was written.
+func (f *File) propagate(timestamp int64, higher, lower *ArchiveInfo) (bool, error) {
+	lowerStart := timestamp - floorMod(timestamp, int64(lower.SecondsPerPoint))
+	first := f.slotFor(higher, lowerStart)
+	n := int64(lower.SecondsPerPoint / higher.SecondsPerPoint)
+	end := higher.end()
+	var g aggregator
+	g.reset(f.Header.AggregationMethod)
+	want, step := lowerStart, int64(higher.SecondsPerPoint)
+	for off, k, count := first, int64(0), f.spanPoints(higher, first, n*PointSize); k < count; k++ {
+		if off >= end {
+			off = int64(higher.Offset)
+		}
+		t, v := f.pointAt(off)
+		if t == want {
+			g.add(v)
+		} else {
+			g.missing()
+		}
+		want += step
+		off += PointSize
+	}
+	v, ok := g.value(f.Header.XFilesFactor)
+	if !ok {
+		return false, nil
+	}
+	return true, f.putPoint(f.slotFor(lower, lowerStart), lowerStart, v)
+}
+
+// spanPoints is how many points whisper.py reads from archive a starting at
+// byte first for a span of length bytes: the span ends at (start+length) modulo
+// the archive's size, and an end at or before the start wraps once.
+func (f *File) spanPoints(a *ArchiveInfo, first, length int64) int64 {
+	rel := first - int64(a.Offset)
+	last := floorMod(rel+length, a.Size())
+	if rel < last {
+		return (last - rel) / PointSize
+	}
+	return (a.Size() - rel + last) / PointSize
+}

@@ -1,0 +1,215 @@
+package whisper
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var interopSchemes = []struct {
+	name     string
+	archives []Retention
+}{
+	{"single", []Retention{{60, 10}}},
+	{"wraps", []Retention{{10, 6}, {60, 5}}},
+	{"three", []Retention{{1, 60}, {10, 60}, {60, 60}}},
+	{"uneven", []Retention{{5, 7}, {15, 9}, {45, 20}, {90, 31}}},
+	{"carbon", []Retention{{10, 2160}, {60, 10080}, {600, 262800}}},
+}
+
+var interopXFF = []float32{0, 0.3, 0.5, 1}
+
+// TestInteropWithWhisperPy does the same creates and updates with statbox and
+// with whisper.py, for every retention scheme, aggregation method and a range
+// of xFilesFactors, and checks that the files are byte-identical after every
+// step and that fetches agree point for point.
+func TestInteropWithWhisperPy(t *testing.T) {
+	py := startPython(t)
+	dir := t.TempDir()
+	for _, sc := range interopSchemes {
+		for m := Average; m <= AbsMin; m++ {
+			for xi, xff := range interopXFF {
+				if sc.name == "carbon" && xi > 0 {
+					continue // large file: one xff is enough
+				}
+				name := fmt.Sprintf("%s_%s_%v", sc.name, m, xff)
+				t.Run(name, func(t *testing.T) {
+					seed := uint64(len(name))*7919 + uint64(m)
+					interopRun(t, py, dir, name, sc.archives, m, xff, seed)
+				})
+			}
+		}
+	}
+}
+
+func interopRun(t *testing.T, py *pythonWhisper, dir, name string, archives []Retention, m AggregationMethod, xff float32, seed uint64) {
+	goPath := filepath.Join(dir, name+".go.wsp")
+	pyPath := filepath.Join(dir, name+".py.wsp")
+	opts := CreateOptions{XFilesFactor: xff, XFilesFactorSet: true, AggregationMethod: m}
+	if err := Create(goPath, append([]Retention(nil), archives...), opts); err != nil {
+		t.Fatal(err)
+	}
+	pyArchives := [][2]uint32{}
+	for _, a := range archives {
+		pyArchives = append(pyArchives, [2]uint32{a.SecondsPerPoint, a.Points})
+	}
+	if a := py.do(map[string]any{"op": "create", "path": pyPath, "archives": pyArchives, "xff": xff, "agg": m.String()}); a.Error != "" {
+		t.Fatal(a.Error)
+	}
+	f, err := Open(goPath, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	compareFiles(t, f, pyPath, "create")
+
+	rng := rand.New(rand.NewPCG(seed, 42))
+	maxRet := int64(f.Header.MaxRetention)
+	now := int64(1_700_000_000) + rng.Int64N(1000)
+	value := func() float64 {
+		switch rng.IntN(6) {
+		case 0:
+			return 0
+		case 1:
+			return -rng.Float64() * 100
+		case 2:
+			return float64(rng.IntN(10))
+		default:
+			return rng.NormFloat64() * 1e3
+		}
+	}
+	for step := 0; step < 60; step++ {
+		now += rng.Int64N(3 * int64(f.Header.Archives[0].SecondsPerPoint))
+		var label string
+		switch rng.IntN(3) {
+		case 0: // one point, sometimes outside the retention
+			ts := now - rng.Int64N(maxRet+maxRet/4) + rng.Int64N(3)
+			v := value()
+			label = fmt.Sprintf("update(%v, %d, now=%d)", v, ts, now)
+			gerr := f.Update(v, ts, now)
+			a := py.do(map[string]any{"op": "update", "path": pyPath, "value": v, "ts": ts, "now": now})
+			if (gerr != nil) != (a.Error != "") || (gerr != nil && !errors.Is(gerr, ErrTimestampNotCovered)) {
+				t.Fatalf("%s: statbox error %v, whisper.py error %q", label, gerr, a.Error)
+			}
+		default: // a batch: runs, duplicates, gaps, some too old, a few in the future
+			n := 1 + rng.IntN(40)
+			pts := make([]Point, n)
+			pyPts := make([][2]any, n)
+			span := []int64{maxRet / 50, maxRet / 3, maxRet + maxRet/5}[rng.IntN(3)] + 1
+			for i := range pts {
+				ts := now - rng.Int64N(span) + rng.Int64N(2)
+				if i > 0 && rng.IntN(5) == 0 {
+					ts = pts[i-1].Timestamp // exact duplicate: the first given wins
+				}
+				pts[i] = Point{ts, value()}
+				pyPts[i] = [2]any{ts, pts[i].Value}
+			}
+			label = fmt.Sprintf("update_many(%v, now=%d)", pts, now)
+			if err := f.UpdateMany(pts, now); err != nil {
+				t.Fatalf("%s: %v", label, err)
+			}
+			if a := py.do(map[string]any{"op": "update_many", "path": pyPath, "points": pyPts, "now": now}); a.Error != "" {
+				t.Fatalf("%s: whisper.py: %s", label, a.Error)
+			}
+		}
+		compareFiles(t, f, pyPath, label)
+		if step%5 == 0 {
+			compareFetch(t, py, f, pyPath, now-rng.Int64N(maxRet+100), now-rng.Int64N(60)+30, now)
+		}
+	}
+	compareFetch(t, py, f, pyPath, now-maxRet-10, now+10, now)
+	compareFetch(t, py, f, pyPath, now+5, now+10, now)
+	compareFetch(t, py, f, pyPath, now-2*maxRet, now-maxRet-1, now)
+	compareFetch(t, py, f, pyPath, now-10, now-10, now)
+}
+
+func compareFiles(t *testing.T, f *File, pyPath, after string) {
+	t.Helper()
+	want, err := os.ReadFile(pyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := f.Bytes()
+	if bytes.Equal(got, want) {
+		return
+	}
+	if len(got) != len(want) {
+		t.Fatalf("after %s: statbox file is %d bytes, whisper.py's %d", after, len(got), len(want))
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("after %s: files differ first at byte %d (point %d from the header): statbox % x, whisper.py % x",
+				after, i, (int64(i)-f.Header.Size())/PointSize, got[i&^3:min(len(got), i&^3+12)], want[i&^3:min(len(want), i&^3+12)])
+		}
+	}
+}
+
+// compareFetch checks statbox's fetch of its file against whisper.py's fetch
+// of its own, and whisper.py's fetch of statbox's file against statbox's
+// fetch of whisper.py's: time range, step, and every value or null.
+func compareFetch(t *testing.T, py *pythonWhisper, f *File, pyPath string, from, until, now int64) {
+	t.Helper()
+	if from > until {
+		from, until = until, from
+	}
+	label := fmt.Sprintf("fetch(%d, %d, now=%d)", from, until, now)
+	r, got, gerr := f.Fetch(nil, from, until, now)
+	other, err := Open(pyPath, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	r2, got2, _ := other.Fetch(nil, from, until, now)
+	for _, side := range []struct {
+		path string
+		r    Range
+		vals []float64
+		err  error
+	}{{pyPath, r, got, gerr}, {f.Path(), r2, got2, gerr}} {
+		a := py.do(map[string]any{"op": "fetch", "path": side.path, "from": from, "until": until, "now": now})
+		if a.Error != "" {
+			t.Fatalf("%s: whisper.py: %s", label, a.Error)
+		}
+		if string(a.Result) == "null" {
+			if !errors.Is(side.err, ErrNoData) {
+				t.Fatalf("%s: whisper.py has no data, statbox %v %v", label, side.r, side.err)
+			}
+			continue
+		}
+		var res [2]json.RawMessage
+		var tr [3]int64
+		var vals []*float64
+		if err := json.Unmarshal(a.Result, &res); err != nil {
+			t.Fatal(err)
+		}
+		json.Unmarshal(res[0], &tr)
+		json.Unmarshal(res[1], &vals)
+		if side.err != nil || side.r != (Range{tr[0], tr[1], tr[2]}) || len(vals) != len(side.vals) {
+			t.Fatalf("%s: whisper.py gives %v with %d values, statbox %v with %d values (%v)", label, tr, len(vals), side.r, len(side.vals), side.err)
+		}
+		var diffs []string
+		for i, v := range vals {
+			g := side.vals[i]
+			if (v == nil) != math.IsNaN(g) || (v != nil && *v != g) {
+				diffs = append(diffs, fmt.Sprintf("[%d] whisper.py %v statbox %v", i, deref(v), g))
+			}
+		}
+		if diffs != nil {
+			t.Fatalf("%s on %s: %d values differ: %s", label, side.path, len(diffs), strings.Join(diffs[:min(5, len(diffs))], "; "))
+		}
+	}
+}
+
+func deref(v *float64) any {
+	if v == nil {
+		return nil
+	}
+	return *v
+}

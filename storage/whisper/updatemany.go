@@ -1,0 +1,149 @@
+package whisper
+
+import (
+	"cmp"
+	"slices"
+)
+
+// UpdateMany writes points as whisper.py's update_many() does: each point goes
+// to the most precise archive whose retention covers its age (points older than
+// the file's retention are dropped, points from the future go to the first
+// archive), and each archive written propagates to the ones below it. Of two
+// points with the same timestamp the one given first wins. UpdateMany reorders
+// points in place; it allocates nothing once the file has seen a batch as large.
+func (f *File) UpdateMany(points []Point, now int64) error {
+	if len(points) == 0 {
+		return nil
+	}
+	return f.write(func() error { return f.updateMany(points, now) })
+}
+
+func (f *File) updateMany(points []Point, now int64) error {
+	// whisper.py sorts newest first with a stable sort, then reverses each
+	// archive's share: reversing first and sorting oldest first is the same.
+	slices.Reverse(points)
+	slices.SortStableFunc(points, func(a, b Point) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
+	archives := f.Header.Archives
+	a, end := 0, len(points)
+	for i := len(points) - 1; i >= 0; i-- {
+		age := now - points[i].Timestamp
+		for archives[a].Retention() < age {
+			if end > i+1 {
+				if err := f.archiveUpdateMany(a, points[i+1:end]); err != nil {
+					return err
+				}
+			}
+			end = i + 1
+			a++
+			if a == len(archives) {
+				return nil // the rest are older than the file's retention
+			}
+		}
+	}
+	if end > 0 {
+		return f.archiveUpdateMany(a, points[:end])
+	}
+	return nil
+}
+
+// archiveUpdateMany writes points, oldest first, into archive ai and propagates
+// them, as whisper.py's __archive_update_many does.
+func (f *File) archiveUpdateMany(ai int, points []Point) error {
+	a := &f.Header.Archives[ai]
+	step := int64(a.SecondsPerPoint)
+	aligned := f.aligned[:0]
+	for _, p := range points {
+		aligned = append(aligned, Point{p.Timestamp - floorMod(p.Timestamp, step), p.Value})
+	}
+	f.aligned = aligned
+
+	// Points are written in runs of consecutive intervals, each run placed by
+	// its start relative to the archive's base (the first slot's interval); an
+	// empty archive takes the first run's start as its base. whisper.py starts
+	// a run's position from its last interval minus its length, and lets a
+	// point follow an interval of 0 as if consecutive: both are kept.
+	base, _ := f.pointAt(int64(a.Offset))
+	archiveEnd := a.end()
+	var runFirst, runLen int
+	var prev int64
+	flush := func() error {
+		if runLen == 0 {
+			return nil
+		}
+		start := prev - step*int64(runLen-1)
+		if base == 0 {
+			base = start
+		}
+		off := offsetOf(a, base, start)
+		for k := 0; k < runLen; k++ {
+			p := aligned[runFirst+k]
+			if off >= archiveEnd {
+				off = int64(a.Offset) + (off - archiveEnd)
+				archiveEnd = 1 << 62 // whisper.py wraps a run only once
+			}
+			if err := f.putPoint(off, p.Timestamp, p.Value); err != nil {
+				return err
+			}
+			off += PointSize
+		}
+		archiveEnd = a.end()
+		return nil
+	}
+	// Deduplicate in place: of a run of equal intervals the last one stays.
+	n := 0
+	for i := range aligned {
+		if i+1 < len(aligned) && aligned[i].Timestamp == aligned[i+1].Timestamp {
+			continue
+		}
+		aligned[n] = aligned[i]
+		n++
+	}
+	unique := aligned[:n]
+	for i, p := range unique {
+		if runLen == 0 || prev == 0 || p.Timestamp == prev+step {
+			if runLen == 0 {
+				runFirst = i
+			}
+			runLen++
+		} else {
+			if err := flush(); err != nil {
+				return err
+			}
+			runFirst, runLen = i, 1
+		}
+		prev = p.Timestamp
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+
+	// Propagate every lower interval touched, archive by archive, while any
+	// of them had enough points, in the order whisper.py's set() gives them.
+	higher := a
+	for li := range f.Header.Archives {
+		lower := &f.Header.Archives[li]
+		if lower.SecondsPerPoint <= a.SecondsPerPoint {
+			continue
+		}
+		lstep := int64(lower.SecondsPerPoint)
+		keys := f.lowerKeys[:0]
+		for _, p := range unique {
+			keys = append(keys, p.Timestamp-floorMod(p.Timestamp, lstep))
+		}
+		f.lowerKeys = keys
+		f.lowerOrder = f.pyset.order(f.lowerOrder[:0], keys)
+		further := false
+		for _, iv := range f.lowerOrder {
+			ok, err := f.propagate(iv, higher, lower)
+			if err != nil {
+				return err
+			}
+			further = further || ok
+		}
+		if !further {
+			break
+		}
+		higher = lower
+	}
+	return nil
+}
