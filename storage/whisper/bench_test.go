@@ -10,7 +10,7 @@ import (
 // statbox and whisper.py are timed on the same files.
 var (
 	benchUpdateScheme = []Retention{{10, 2160}, {60, 10080}, {600, 262800}} // 10s:6h,1m:7d,10m:5y
-	benchFetchScheme  = []Retention{{10, 8640}, {60, 10080}}                 // 10s:1d,1m:7d
+	benchFetchScheme  = []Retention{{10, 8640}, {60, 10080}}                // 10s:1d,1m:7d
 )
 
 func benchFile(b *testing.B, scheme []Retention) *File {
