@@ -43,9 +43,10 @@ type File struct {
 	fd     int
 	data   []byte
 	opts   Options
-	mu     sync.RWMutex
+	mu     sync.RWMutex // writes exclude each other and reads
+	life   sync.Mutex   // Sync and Close: a sync never waits for writes, nor they for it
 	dirty  atomic.Bool
-	closed bool
+	closed bool // set under both mu and life
 	// scratch for UpdateMany, reused under mu so steady-state writes do not allocate.
 	aligned    []Point
 	lowerKeys  []int64
@@ -96,13 +97,14 @@ func (f *File) Path() string { return f.path }
 // Bytes is the mapped file. It is valid until Close; callers must not write to it.
 func (f *File) Bytes() []byte { return f.data }
 
-// Sync writes the mapping's dirty pages to disk and waits for them.
+// Sync writes the mapping's dirty pages to disk and waits for them. Writes go
+// on meanwhile: msync needs no exclusion from stores into the mapping.
 func (f *File) Sync() error {
 	if !f.dirty.Swap(false) {
 		return nil
 	}
-	f.mu.RLock()
-	defer f.mu.RUnlock()
+	f.life.Lock()
+	defer f.life.Unlock()
 	if f.closed {
 		return nil
 	}
@@ -116,13 +118,26 @@ func (f *File) Sync() error {
 // Close syncs and unmaps the file.
 func (f *File) Close() error {
 	err := f.Sync()
+	if e := f.unmap(); err == nil {
+		err = e
+	}
+	return err
+}
+
+// unmap closes the file without waiting for its dirty pages: they stay in
+// the page cache, and the kernel writes them back as it does for any file.
+// The pool evicts with it, so that making room never waits for the disk.
+func (f *File) unmap() error {
+	f.life.Lock()
+	defer f.life.Unlock()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.closed {
 		return nil
 	}
 	f.closed = true
-	if e := unix.Munmap(f.data); e != nil && err == nil {
+	var err error
+	if e := unix.Munmap(f.data); e != nil {
 		err = fmt.Errorf("munmap %s: %w", f.path, e)
 	}
 	f.data = nil

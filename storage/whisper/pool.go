@@ -1,0 +1,454 @@
+package whisper
+
+import (
+	"errors"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// DefaultSyncInterval is how often a Pool msyncs its dirty files when
+// PoolOptions.SyncInterval is zero: the kernel's own default age at which
+// dirty pages are written back (vm.dirty_expire_centisecs = 3000), made a
+// promise rather than a tendency.
+const DefaultSyncInterval = 30 * time.Second
+
+const (
+	// defaultMaxMapCount is the kernel's DEFAULT_MAX_MAP_COUNT (USHRT_MAX - 5),
+	// assumed when /proc/sys/vm/max_map_count cannot be read.
+	defaultMaxMapCount = 65530
+	// defaultMaxOpenCap bounds the default pool where vm.max_map_count has been
+	// raised into the millions (Fedora and Arch ship 1048576, SteamOS 2^31-5):
+	// each open file still costs a descriptor, a kernel VMA and an entry here.
+	// A larger pool is a choice to make with PoolOptions.MaxOpen.
+	defaultMaxOpenCap = 1 << 16
+	// maxReserve is the most a configured MaxOpen must leave of the process's
+	// mappings and descriptors for everything that is not a pooled file.
+	maxReserve = 4096
+)
+
+// ErrPoolClosed is returned by Acquire once Close has been called.
+var ErrPoolClosed = errors.New("whisper pool is closed")
+
+// PoolOptions configure a Pool. The zero value suits the appliance.
+type PoolOptions struct {
+	// MaxOpen bounds how many files the pool keeps mapped. Every mapping is
+	// one VMA, and a process may hold no more than vm.max_map_count of them
+	// (https://www.kernel.org/doc/html/latest/admin-guide/sysctl/vm.html#max-map-count);
+	// past it mmap fails with ENOMEM and so, fatally, can the Go runtime's own
+	// heap growth. Every open file also holds a descriptor, counted against
+	// RLIMIT_NOFILE (whose soft limit Go raises to the hard one at start).
+	//
+	// Zero means half of each limit, and at most 65536: the other half is
+	// left to the runtime's heap arenas, thread stacks (two VMAs each under
+	// cgo: the stack and its guard page), shared libraries, eBPF maps, sockets
+	// and whisper files opened outside the pool. A configured value is kept
+	// below each limit by min(limit/2, 4096), so a MaxOpen at or above
+	// vm.max_map_count is clamped below it; MaxOpen reports the result.
+	MaxOpen int
+	// SyncInterval is how often dirty files are msynced (MS_SYNC) in the
+	// background. Zero means DefaultSyncInterval; negative turns the
+	// background sync off, leaving write-back to the kernel, Sync and Close.
+	SyncInterval time.Duration
+	// Lock opens files with Options.Lock: an exclusive flock around every
+	// write, as carbon does with WHISPER_LOCK_WRITES = True.
+	Lock bool
+	// ReadOnly opens files read-only; writes to them fail.
+	ReadOnly bool
+}
+
+// PoolStats are a Pool's counters since NewPool.
+type PoolStats struct {
+	Open       int    // files mapped now, including forgotten ones still held
+	Hits       uint64 // Acquires served by a file mapped, or being mapped, by an earlier Acquire
+	Misses     uint64 // Acquires that opened the file, successfully or not
+	Evictions  uint64 // files dropped to stay within MaxOpen
+	SyncErrors uint64 // failed msyncs, background or on close, and failed unmaps
+}
+
+// Pool keeps whisper files open and mapped between writes, the least recently
+// used ones closed to stay within MaxOpen, and msyncs them periodically. Its
+// methods are safe for concurrent use.
+//
+// A file is acquired by path and released after use. A held file is never
+// unmapped: eviction passes over it, Forget and Close leave it to its last
+// release. Eviction passes over held files rather than dropping them because
+// dropping one and then reopening its path would put two Files on one file
+// on disk, whose writes would no longer exclude each other. So Open exceeds
+// MaxOpen only by files held at the moment (when every cached file is held, or
+// a forgotten one is), and comes back within it as they are released.
+//
+// Paths are keys as given: a file acquired under two spellings of its path
+// is mapped twice.
+type Pool struct {
+	opts     PoolOptions
+	maxOpen  int
+	openFile func(string, Options) (*File, error)
+
+	mu      sync.Mutex
+	closed  bool
+	entries map[string]*poolEntry
+	lru     poolEntry    // sentinel: lru.next is the most recently used entry
+	mapped  []*poolEntry // entries whose file is open and not yet being closed
+	// closeErrs are errors of files closed after Close began, for Close to return.
+	closeErrs []error
+
+	// live counts entries opening or open, for Close to wait for.
+	live sync.WaitGroup
+
+	syncMu  sync.Mutex // one Sync at a time, owner of syncBuf
+	syncBuf []*poolEntry
+	stop    chan struct{}
+	done    chan struct{}
+
+	closeOnce sync.Once
+	closeErr  error
+
+	open                                atomic.Int64
+	hits, misses, evictions, syncErrors atomic.Uint64
+}
+
+// poolEntry is one path in a Pool. Its fields are guarded by the pool's mu,
+// except file and err, which are written once before ready is closed.
+type poolEntry struct {
+	pool  *Pool
+	path  string
+	file  *File
+	err   error
+	ready chan struct{} // closed when the open has finished
+	refs  int
+	// cached says the entry is in the pool's map and LRU list.
+	cached     bool
+	idx        int // in pool.mapped, or -1
+	prev, next *poolEntry
+	// release is unref bound once, so that handing it out allocates nothing.
+	release func()
+}
+
+// NewPool returns an empty pool. Unless opts.SyncInterval is negative it
+// starts a goroutine that Close stops.
+func NewPool(opts PoolOptions) *Pool {
+	maps, files := processLimits()
+	p := &Pool{
+		opts:     opts,
+		maxOpen:  poolSize(opts.MaxOpen, maps, files),
+		openFile: Open,
+		entries:  make(map[string]*poolEntry),
+	}
+	p.lru.next, p.lru.prev = &p.lru, &p.lru
+	every := opts.SyncInterval
+	if every == 0 {
+		every = DefaultSyncInterval
+	}
+	if every > 0 {
+		p.stop, p.done = make(chan struct{}), make(chan struct{})
+		go p.syncLoop(every)
+	}
+	return p
+}
+
+// processLimits returns vm.max_map_count and the RLIMIT_NOFILE soft limit.
+func processLimits() (maps, files int) {
+	maps = defaultMaxMapCount
+	if b, err := os.ReadFile("/proc/sys/vm/max_map_count"); err == nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && n > 0 {
+			maps = n
+		}
+	}
+	files = math.MaxInt32
+	var rl unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err == nil && rl.Cur < math.MaxInt32 {
+		files = int(rl.Cur)
+	}
+	return maps, files
+}
+
+// poolSize is the MaxOpen a pool uses, given the one asked for and the
+// process's limits on mappings and descriptors; PoolOptions.MaxOpen says why.
+func poolSize(requested, maxMaps, maxFiles int) int {
+	if requested <= 0 {
+		return max(1, min(maxMaps/2, maxFiles/2, defaultMaxOpenCap))
+	}
+	ceiling := min(maxMaps-min(maxMaps/2, maxReserve), maxFiles-min(maxFiles/2, maxReserve))
+	return max(1, min(requested, ceiling))
+}
+
+// MaxOpen is the bound the pool keeps to: PoolOptions.MaxOpen, or its
+// default, clamped to the process's limits.
+func (p *Pool) MaxOpen() int { return p.maxOpen }
+
+// Acquire returns the open file at path, opening and mapping it if the pool
+// does not hold it, and a release func to call exactly once when done with
+// it (a second call panics, as a negative sync.WaitGroup does). The file stays
+// mapped at least until then. A file already in the pool is
+// returned without allocating; a path being opened by another Acquire is
+// waited for, never opened twice. A failed open caches nothing: a missing
+// file's error matches os.ErrNotExist, a file that is not whisper's is a
+// *CorruptError.
+func (p *Pool) Acquire(path string) (*File, func(), error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, nil, ErrPoolClosed
+	}
+	if e := p.entries[path]; e != nil {
+		e.refs++
+		p.unlinkLocked(e)
+		p.pushFrontLocked(e)
+		f := e.file
+		p.mu.Unlock()
+		p.hits.Add(1)
+		if f == nil {
+			<-e.ready
+			if e.err != nil {
+				e.unref()
+				return nil, nil, e.err
+			}
+			f = e.file
+		}
+		return f, e.release, nil
+	}
+	e := &poolEntry{pool: p, path: strings.Clone(path), refs: 1, cached: true, idx: -1, ready: make(chan struct{})}
+	e.release = e.unref
+	p.entries[e.path] = e
+	p.pushFrontLocked(e)
+	p.live.Add(1)
+	var victim *poolEntry
+	if len(p.entries) > p.maxOpen {
+		victim = p.evictLocked()
+	}
+	p.mu.Unlock()
+	p.misses.Add(1)
+	// Unmap before mapping, so the pool's mappings never exceed MaxOpen.
+	if victim != nil {
+		p.closeEntry(victim)
+	}
+
+	f, err := p.openFile(path, Options{ReadOnly: p.opts.ReadOnly, Lock: p.opts.Lock})
+	p.mu.Lock()
+	if err != nil {
+		e.err = err
+		if e.cached {
+			p.uncacheLocked(e)
+		}
+		e.refs--
+		p.mu.Unlock()
+		close(e.ready)
+		p.live.Done()
+		return nil, nil, err
+	}
+	e.file = f
+	e.idx = len(p.mapped)
+	p.mapped = append(p.mapped, e)
+	p.open.Add(1)
+	p.mu.Unlock()
+	close(e.ready)
+	return f, e.release, nil
+}
+
+// unref is the release func of Acquire.
+func (e *poolEntry) unref() {
+	p := e.pool
+	p.mu.Lock()
+	e.refs--
+	if e.refs < 0 {
+		p.mu.Unlock()
+		// Like a negative sync.WaitGroup counter: a second release may
+		// already have let the file be unmapped under another holder.
+		panic("whisper: Pool release func called more than once for " + e.path)
+	}
+	var victim *poolEntry
+	if e.refs == 0 {
+		if !e.cached {
+			victim = p.retireLocked(e)
+		} else if len(p.entries) > p.maxOpen {
+			victim = p.evictLocked()
+		}
+	}
+	p.mu.Unlock()
+	if victim != nil {
+		p.closeEntry(victim)
+	}
+}
+
+// Forget drops path from the pool, as after whisper-resize has replaced the
+// file: the next Acquire opens whatever the path names then. The old mapping
+// is closed now if unused, else at its last release.
+func (p *Pool) Forget(path string) {
+	p.mu.Lock()
+	e := p.entries[path]
+	var victim *poolEntry
+	if e != nil {
+		p.uncacheLocked(e)
+		if e.refs == 0 {
+			victim = p.retireLocked(e)
+		}
+	}
+	p.mu.Unlock()
+	if victim != nil {
+		p.closeEntry(victim)
+	}
+}
+
+// Sync msyncs every mapped file with unwritten changes and waits for the
+// writes, returning the first error; Stats counts them all. The pool stays
+// usable meanwhile: its lock is held only to list the files.
+func (p *Pool) Sync() error {
+	p.syncMu.Lock()
+	defer p.syncMu.Unlock()
+	p.mu.Lock()
+	p.syncBuf = append(p.syncBuf[:0], p.mapped...)
+	p.mu.Unlock()
+	var first error
+	// A file closed meanwhile was synced by its Close, and File.Sync of a
+	// closed file does nothing.
+	for _, e := range p.syncBuf {
+		if err := e.file.Sync(); err != nil {
+			p.syncErrors.Add(1)
+			if first == nil {
+				first = err
+			}
+		}
+	}
+	clear(p.syncBuf) // let closed files be collected
+	return first
+}
+
+func (p *Pool) syncLoop(every time.Duration) {
+	defer close(p.done)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+			p.Sync()
+		}
+	}
+}
+
+// Close stops the background sync, and syncs and unmaps every file. Acquire
+// fails with ErrPoolClosed from then on. Files still held are closed at their
+// release, and Close waits for that, so that on return nothing is mapped: a
+// holder that never releases blocks Close. Close returns the errors of the
+// syncs and unmaps it waited for; later calls return the same.
+func (p *Pool) Close() error {
+	p.closeOnce.Do(func() { p.closeErr = p.close() })
+	return p.closeErr
+}
+
+func (p *Pool) close() error {
+	if p.stop != nil {
+		close(p.stop)
+		<-p.done
+	}
+	p.mu.Lock()
+	p.closed = true
+	var victims []*poolEntry
+	for e := p.lru.next; e != &p.lru; {
+		next := e.next
+		p.uncacheLocked(e)
+		if e.refs == 0 {
+			if v := p.retireLocked(e); v != nil {
+				victims = append(victims, v)
+			}
+		}
+		e = next
+	}
+	p.mu.Unlock()
+	for _, e := range victims {
+		p.closeEntry(e)
+	}
+	p.live.Wait()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return errors.Join(p.closeErrs...)
+}
+
+// Stats returns the pool's counters.
+func (p *Pool) Stats() PoolStats {
+	return PoolStats{
+		Open:       int(p.open.Load()),
+		Hits:       p.hits.Load(),
+		Misses:     p.misses.Load(),
+		Evictions:  p.evictions.Load(),
+		SyncErrors: p.syncErrors.Load(),
+	}
+}
+
+// evictLocked drops the least recently used entry nobody holds, if there is
+// one, and returns it for closeEntry.
+func (p *Pool) evictLocked() *poolEntry {
+	for e := p.lru.prev; e != &p.lru; e = e.prev {
+		if e.refs == 0 && e.file != nil {
+			p.uncacheLocked(e)
+			p.evictions.Add(1)
+			return p.retireLocked(e)
+		}
+	}
+	return nil
+}
+
+// retireLocked takes an unused, open entry off the list of mapped files and
+// returns it for closeEntry, or nil if it is not open or already retired:
+// every close goes through here, so each file is closed once.
+func (p *Pool) retireLocked(e *poolEntry) *poolEntry {
+	if e.file == nil || e.idx < 0 {
+		return nil
+	}
+	last := p.mapped[len(p.mapped)-1]
+	p.mapped[e.idx], last.idx = last, e.idx
+	p.mapped[len(p.mapped)-1] = nil
+	p.mapped = p.mapped[:len(p.mapped)-1]
+	e.idx = -1
+	return e
+}
+
+// closeEntry unmaps a retired entry's file, outside the pool's lock. Once
+// the pool is closing it syncs the file first; an eviction leaves the dirty
+// pages to the kernel's write-back, so that making room never waits for the disk.
+func (p *Pool) closeEntry(e *poolEntry) {
+	p.mu.Lock()
+	closing := p.closed
+	p.mu.Unlock()
+	var err error
+	if closing {
+		err = e.file.Close()
+	} else {
+		err = e.file.unmap()
+	}
+	p.open.Add(-1)
+	if err != nil {
+		p.syncErrors.Add(1)
+		p.mu.Lock()
+		if p.closed {
+			p.closeErrs = append(p.closeErrs, err)
+		}
+		p.mu.Unlock()
+	}
+	p.live.Done()
+}
+
+func (p *Pool) uncacheLocked(e *poolEntry) {
+	delete(p.entries, e.path)
+	p.unlinkLocked(e)
+	e.cached = false
+}
+
+func (p *Pool) pushFrontLocked(e *poolEntry) {
+	e.prev, e.next = &p.lru, p.lru.next
+	e.next.prev = e
+	p.lru.next = e
+}
+
+func (p *Pool) unlinkLocked(e *poolEntry) {
+	e.prev.next, e.next.prev = e.next, e.prev
+	e.prev, e.next = nil, nil
+}
