@@ -50,7 +50,7 @@ type Schema struct {
 type Aggregation struct {
 	Name            string
 	Pattern         *regexp.Regexp // as in Schema
-	XFilesFactor    float32        // used when XFilesFactorSet, else whisper's 0.5
+	XFilesFactor    float64        // used when XFilesFactorSet, else whisper's 0.5
 	XFilesFactorSet bool
 	Method          whisper.AggregationMethod // 0 when not set: whisper's average
 }
@@ -235,7 +235,7 @@ func ParseAggregations(r io.Reader, file string) ([]Aggregation, error) {
 				return nil, &Error{File: f.file, Line: o.line, Section: s.name, Key: "xFilesFactor",
 					Err: fmt.Errorf("%s is not between 0 and 1", o.value)}
 			}
-			a.XFilesFactor, a.XFilesFactorSet = float32(x), true
+			a.XFilesFactor, a.XFilesFactorSet = x, true
 		}
 		if o, ok := lookup(opts, "aggregationmethod"); ok {
 			m, err := whisper.ParseAggregationMethod(o.value)

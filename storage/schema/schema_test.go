@@ -319,7 +319,7 @@ func TestDefaults(t *testing.T) {
 	for _, c := range []struct {
 		metric string
 		method whisper.AggregationMethod
-		xff    float32
+		xff    float64
 	}{
 		{"stats.foo.count", sum, 0},
 		{"stats.counters.foo.count", sum, 0},

@@ -66,12 +66,12 @@ func (g *aggregator) value(xff float32) (float64, bool) {
 }
 
 // Aggregate folds values with method as whisper.py's aggregate() does, with
-// NaN standing for a missing value.
+// Missing standing for None.
 func Aggregate(method AggregationMethod, values []float64) (float64, bool) {
 	var g aggregator
 	g.reset(method)
 	for _, v := range values {
-		if math.IsNaN(v) {
+		if IsMissing(v) {
 			g.missing()
 		} else {
 			g.add(v)

@@ -14,7 +14,7 @@ import (
 // CreateOptions are the settings of a new file. The zero value is whisper.py's
 // default: xFilesFactor 0.5, average, every byte allocated on disk.
 type CreateOptions struct {
-	XFilesFactor      float32 // used when XFilesFactorSet, else 0.5
+	XFilesFactor      float64 // used when XFilesFactorSet, else 0.5; stored as float32
 	XFilesFactorSet   bool
 	AggregationMethod AggregationMethod // 0 means average
 	// Sparse leaves the archives as a hole, as whisper.py's sparse=True does.
@@ -23,8 +23,15 @@ type CreateOptions struct {
 	Sparse bool
 }
 
-// ErrExists is returned by Create when the file is already there.
+// ErrExists matches, with errors.Is, Create's error when the file is
+// already there.
 var ErrExists = errors.New("file exists")
+
+// existsError says what whisper.py's InvalidConfiguration says.
+type existsError struct{ path string }
+
+func (e *existsError) Error() string        { return "File " + e.path + " already exists!" }
+func (e *existsError) Is(target error) bool { return target == ErrExists }
 
 var tmpSeq atomic.Uint64
 
@@ -37,12 +44,12 @@ func Create(path string, archives []Retention, opts CreateOptions) error {
 	if err := ValidateArchiveList(archives); err != nil {
 		return err
 	}
+	if _, err := os.Lstat(path); err == nil {
+		return &existsError{path}
+	}
 	h, err := NewHeader(archives, opts)
 	if err != nil {
 		return err
-	}
-	if _, err := os.Lstat(path); err == nil {
-		return fmt.Errorf("File %s already exists!: %w", path, ErrExists)
 	}
 	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp"+strconv.Itoa(os.Getpid())+"."+strconv.FormatUint(tmpSeq.Add(1), 10))
 	fd, err := unix.Open(tmp, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o666)
@@ -62,7 +69,7 @@ func Create(path string, archives []Retention, opts CreateOptions) error {
 			}
 		}
 		if errors.Is(err, unix.EEXIST) {
-			err = fmt.Errorf("File %s already exists!: %w", path, ErrExists)
+			err = &existsError{path}
 		} else if err != nil {
 			err = &os.PathError{Op: "rename", Path: path, Err: err}
 		}
@@ -79,6 +86,7 @@ func Create(path string, archives []Retention, opts CreateOptions) error {
 // already be validated and sorted.
 func NewHeader(archives []Retention, opts CreateOptions) (Header, error) {
 	h := Header{AggregationMethod: opts.AggregationMethod, XFilesFactor: 0.5}
+	xff := 0.5
 	if h.AggregationMethod == 0 {
 		h.AggregationMethod = Average
 	}
@@ -86,11 +94,12 @@ func NewHeader(archives []Retention, opts CreateOptions) (Header, error) {
 		return h, fmt.Errorf("Unrecognized aggregation method: %d", opts.AggregationMethod)
 	}
 	if opts.XFilesFactorSet {
-		h.XFilesFactor = opts.XFilesFactor
+		xff = opts.XFilesFactor
 	}
-	if !(h.XFilesFactor >= 0 && h.XFilesFactor <= 1) {
-		return h, fmt.Errorf("Invalid xFilesFactor %v, not between 0 and 1", opts.XFilesFactor)
+	if !(xff >= 0 && xff <= 1) {
+		return h, fmt.Errorf("Invalid xFilesFactor %v, not between 0 and 1", xff)
 	}
+	h.XFilesFactor = float32(xff)
 	offset := int64(MetadataSize + len(archives)*ArchiveInfoSize)
 	var oldest int64
 	for _, r := range archives {

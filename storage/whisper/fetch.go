@@ -11,8 +11,18 @@ type Range struct {
 	From, Until, Step int64
 }
 
+// Missing is the value Fetch gives where whisper.py gives None: a NaN with a
+// payload of its own (math.NaN's), so that a NaN stored in a file, which
+// whisper.py writes as 0x7ff8000000000000, still reads as a value.
+var Missing = math.Float64frombits(missingBits)
+
+const missingBits = 0x7ff8000000000001
+
+// IsMissing reports whether v is Missing, not merely any NaN.
+func IsMissing(v float64) bool { return math.Float64bits(v) == missingBits }
+
 // Fetch appends to dst the values between from and until, as whisper.py's
-// fetch() does, with NaN where whisper.py gives None. The archive is the most
+// fetch() does, with Missing where whisper.py gives None. The archive is the most
 // precise one that covers from; the range is clamped to the file's retention
 // and to now, and ErrNoData says it lay wholly outside. Intervals start one
 // step after from, as in whisper.py.
@@ -83,7 +93,7 @@ func (f *File) archiveFetch(dst []float64, a *ArchiveInfo, from, until int64) (R
 	base, _ := f.pointAt(int64(a.Offset))
 	if base == 0 {
 		for i := floorDiv(untilInterval-fromInterval, step); i > 0; i-- {
-			dst = append(dst, math.NaN())
+			dst = append(dst, Missing)
 		}
 		return r, dst
 	}
@@ -106,7 +116,7 @@ func (f *File) archiveFetch(dst []float64, a *ArchiveInfo, from, until int64) (R
 		if t == want {
 			out[k] = v
 		} else {
-			out[k] = math.NaN()
+			out[k] = Missing
 		}
 		off += PointSize
 		want += step

@@ -52,7 +52,7 @@ func TestInteropWithWhisperPy(t *testing.T) {
 func interopRun(t *testing.T, py *pythonWhisper, dir, name string, archives []Retention, m AggregationMethod, xff float32, seed uint64) {
 	goPath := filepath.Join(dir, name+".go.wsp")
 	pyPath := filepath.Join(dir, name+".py.wsp")
-	opts := CreateOptions{XFilesFactor: xff, XFilesFactorSet: true, AggregationMethod: m}
+	opts := CreateOptions{XFilesFactor: float64(xff), XFilesFactorSet: true, AggregationMethod: m}
 	if err := Create(goPath, append([]Retention(nil), archives...), opts); err != nil {
 		t.Fatal(err)
 	}

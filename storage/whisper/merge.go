@@ -2,7 +2,6 @@ package whisper
 
 import (
 	"fmt"
-	"math"
 	"slices"
 )
 
@@ -37,7 +36,7 @@ func Merge(src, dst *File, from, until, now int64) error {
 		r, values = src.ReadArchive(values[:0], ai, max(from, oldest), until)
 		points = points[:0]
 		for k, v := range values {
-			if !math.IsNaN(v) {
+			if !IsMissing(v) {
 				points = append(points, Point{r.From + int64(k)*r.Step, v})
 			}
 		}

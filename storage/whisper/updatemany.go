@@ -2,6 +2,8 @@ package whisper
 
 import (
 	"cmp"
+	"fmt"
+	"math"
 	"slices"
 )
 
@@ -14,6 +16,13 @@ import (
 func (f *File) UpdateMany(points []Point, now int64) error {
 	if len(points) == 0 {
 		return nil
+	}
+	// whisper.py fails to pack an interval past 2^32-1 before it writes
+	// anything: check first, so that a batch is written whole or not at all.
+	for _, p := range points {
+		if p.Timestamp > math.MaxUint32-1<<20 && f.intervalOf(p, now) > math.MaxUint32 {
+			return fmt.Errorf("update %s: timestamp %d does not fit whisper's 32-bit field", f.path, p.Timestamp)
+		}
 	}
 	return f.write(func() error { return f.updateMany(points, now) })
 }
@@ -146,4 +155,15 @@ func (f *File) archiveUpdateMany(ai int, points []Point) error {
 		higher = lower
 	}
 	return nil
+}
+
+// intervalOf is where UpdateMany would put p: its timestamp aligned to the
+// step of the first archive that covers its age.
+func (f *File) intervalOf(p Point, now int64) int64 {
+	for _, a := range f.Header.Archives {
+		if a.Retention() >= now-p.Timestamp {
+			return p.Timestamp - floorMod(p.Timestamp, int64(a.SecondsPerPoint))
+		}
+	}
+	return 0 // dropped
 }
