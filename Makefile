@@ -1,0 +1,52 @@
+# statbox: the whole Graphite pipeline in one binary.
+# `make run` starts the appliance on its embedded defaults with data in ./data;
+# `make test` installs what the tests need (as root) and runs them all.
+
+GO       ?= go
+BIN      := bin/statbox
+FUZZTIME ?= 5s
+# Each fuzz target runs alone (go test -fuzz takes one at a time): package:target.
+FUZZ     := ./storage/whisper:FuzzParseHeader ./storage/whisper:FuzzUpdateFetch
+
+.PHONY: build run test deps vet fuzz bench generate clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/statbox
+
+run: build
+	./$(BIN) run --data ./data
+
+# The reference implementations the tests compare with, from Debian's packages.
+# As root they are installed; otherwise the tests that need them skip (or fail
+# with CI=true).
+deps:
+	@if ! /usr/bin/python3 -c 'import whisper' 2>/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing python3-whisper"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-whisper tzdata >/dev/null; \
+	  else echo "python3-whisper is missing and installing it needs root"; fi; \
+	fi
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+
+test: deps vet
+	$(GO) test -count=1 ./...
+	@$(MAKE) --no-print-directory fuzz
+
+fuzz:
+	@for t in $(FUZZ); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
+	  $(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	done
+
+bench: deps
+	./bench/whisper.sh
+
+generate:
+	$(GO) generate ./...
+
+clean:
+	rm -rf bin
