@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"os"
+	"statbox/render/pyfmt"
 	"strconv"
 
 	"statbox/storage/whisper"
@@ -61,7 +62,7 @@ func runDump(r *run, args []string) int {
 	}
 	line := []byte("Meta data:\n  aggregation method: " + method.String() +
 		"\n  max retention: " + itoa(int64(u32(4))) + "\n  xFilesFactor: ")
-	line = appendFormatG(line, float64(math.Float32frombits(u32(8))), 0, 6)
+	line = pyfmt.AppendFormatG(line, float64(math.Float32frombits(u32(8))), 0, 6)
 	r.out.Write(append(line, "\n\n"...))
 	for i, a := range archives {
 		r.printf("Archive %d info:\n  offset: %d\n  seconds per point: %d\n  points: %d\n  retention: %d\n  size: %d\n\n",
@@ -79,7 +80,7 @@ func runDump(r *run, args []string) int {
 			line = append(strconv.AppendInt(line[:0], k, 10), ": "...)
 			line = appendTimestamp(line, r, t, pretty, timeFormat)
 			line = append(line, ", "...)
-			line = appendFormatG(line, v, 10, 35)
+			line = pyfmt.AppendFormatG(line, v, 10, 35)
 			r.out.Write(append(line, '\n'))
 			off += whisper.PointSize
 		}

@@ -2,6 +2,7 @@ package whispertool
 
 import (
 	"errors"
+	"statbox/render/pyfmt"
 
 	"statbox/storage/whisper"
 )
@@ -66,7 +67,7 @@ func runFetch(r *run, args []string) int {
 			if isNone(v) {
 				buf = append(buf, "null"...)
 			} else {
-				buf = appendFloatRepr(buf, v)
+				buf = pyfmt.AppendFloatRepr(buf, v)
 			}
 		}
 		buf = append(buf, ']')
@@ -84,7 +85,7 @@ func runFetch(r *run, args []string) int {
 		if isNone(v) {
 			line = append(line, "None"...)
 		} else {
-			line = appendFormatF(line, v)
+			line = pyfmt.AppendFormatF(line, v)
 		}
 		line = append(line, '\n')
 		r.out.Write(line)

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"statbox/render/pyfmt"
 	"strings"
 	"testing"
 	"time"
@@ -59,15 +60,15 @@ for b in cases:
 `, bits)
 	for i, v := range floatCases {
 		var b []byte
-		b = appendFloatRepr(b, v)
+		b = pyfmt.AppendFloatRepr(b, v)
 		b = append(b, "|["...)
-		b = appendFloatRepr(b, v)
+		b = pyfmt.AppendFloatRepr(b, v)
 		b = append(b, "]|"...)
-		b = appendFormatF(b, v)
+		b = pyfmt.AppendFormatF(b, v)
 		b = append(b, '|')
-		b = appendFormatG(b, v, 10, 35)
+		b = pyfmt.AppendFormatG(b, v, 10, 35)
 		b = append(b, '|')
-		b = appendFormatG(b, v, 0, 6)
+		b = pyfmt.AppendFormatG(b, v, 0, 6)
 		if want := got[i]; !strings.HasPrefix(want, string(b)+"|") {
 			t.Errorf("%x: go %q, python %q", bits[i], b, want)
 		}
