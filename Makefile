@@ -6,7 +6,8 @@ GO       ?= go
 BIN      := bin/statbox
 FUZZTIME ?= 5s
 # Each fuzz target runs alone (go test -fuzz takes one at a time): package:target.
-FUZZ     := ./storage/whisper:FuzzParseHeader ./storage/whisper:FuzzUpdateFetch
+FUZZ     := ./storage/whisper:FuzzParseHeader ./storage/whisper:FuzzUpdateFetch \
+            ./hotpath/carbon:FuzzStream ./hotpath/pickle:FuzzDecode
 
 .PHONY: build run test deps vet fuzz bench generate clean
 
@@ -16,15 +17,21 @@ build:
 run: build
 	./$(BIN) run --data ./data
 
-# The reference implementations the tests compare with, from Debian's packages.
+# The reference implementations the tests compare with, from Debian's
+# packages: whisper.py and carbon (whose receivers the hotpath tests drive).
+# Installing graphite-carbon would start its service: policy-rc.d forbids
+# that for the install, and its databases are kept on removal.
 # As root they are installed; otherwise the tests that need them skip (or fail
 # with CI=true).
 deps:
-	@if ! /usr/bin/python3 -c 'import whisper' 2>/dev/null; then \
+	@if ! /usr/bin/python3 -c 'import whisper, carbon' 2>/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing python3-whisper"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-whisper tzdata >/dev/null; \
-	  else echo "python3-whisper is missing and installing it needs root"; fi; \
+	    echo "installing python3-whisper and graphite-carbon"; \
+	    made=; if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; made=1; fi; \
+	    echo 'graphite-carbon graphite-carbon/postrm_remove_databases boolean false' | debconf-set-selections; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-whisper graphite-carbon tzdata >/dev/null; \
+	    rc=$$?; [ -n "$$made" ] && rm -f /usr/sbin/policy-rc.d; exit $$rc; \
+	  else echo "python3-whisper and graphite-carbon are missing and installing them needs root"; fi; \
 	fi
 
 vet:

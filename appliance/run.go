@@ -16,6 +16,9 @@ import (
 	"syscall"
 	"time"
 
+	"statbox/hotpath/listen"
+	"statbox/render"
+	"statbox/storage/cache"
 	"statbox/storage/schema"
 	"statbox/storage/whisper"
 )
@@ -58,13 +61,17 @@ func Run(args []string, stdout, stderr io.Writer) int {
 
 // daemon is a running appliance: its stages in start order.
 type daemon struct {
-	cfg   Config
-	log   *slog.Logger
-	rules atomic.Pointer[schema.Rules]
-	pool  *whisper.Pool
-	http  *http.Server
-	httpL net.Listener
-	ready atomic.Bool
+	cfg                Config
+	log                *slog.Logger
+	rules              atomic.Pointer[schema.Rules]
+	pool               *whisper.Pool
+	cache              *cache.Cache
+	ingest             ingest
+	self               *selfReporter
+	stopSelf, selfDone chan struct{}
+	http               *http.Server
+	httpL              net.Listener
+	ready              atomic.Bool
 }
 
 func start(cfg Config, log *slog.Logger) (*daemon, error) {
@@ -78,8 +85,21 @@ func start(cfg Config, log *slog.Logger) (*daemon, error) {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	d.pool = whisper.NewPool(whisper.PoolOptions{MaxOpen: cfg.MaxOpenFiles, SyncInterval: cfg.SyncInterval, Lock: cfg.LockWrites})
+	d.cache = cache.New(cache.Options{
+		Dir: filepath.Join(cfg.Data, "whisper"), Pool: d.pool, Rules: d.rules.Load,
+		MaxPoints: cfg.MaxCacheSize, MaxCreatesPerMinute: cfg.MaxCreatesPerMinute,
+		Sparse: cfg.SparseCreate, Log: log,
+	})
 	log.Info("storage started", "data", cfg.Data, "conf_dir", confName(cfg.ConfDir),
 		"schemas", len(rules.Schemas), "max_open_files", d.pool.MaxOpen())
+
+	if err := d.ingest.start(cfg, d.cache, log.Info); err != nil {
+		d.stop()
+		return nil, err
+	}
+	if cfg.SelfInterval > 0 {
+		d.startSelf(cfg.SelfInterval)
+	}
 
 	if enabled(cfg.HTTP) {
 		l, err := net.Listen("tcp", cfg.HTTP)
@@ -114,15 +134,33 @@ func (d *daemon) reload() {
 	d.log.Info("schemas reloaded", "conf_dir", confName(d.cfg.ConfDir), "schemas", len(rules.Schemas))
 }
 
-// stop drains the stages in flow order: listeners, then storage.
+// stop drains the stages in flow order: listeners deliver what the kernel
+// holds, the cache writes every point, the files are synced.
 func (d *daemon) stop() error {
 	d.ready.Store(false)
 	var errs []error
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := d.ingest.drain(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("drain listeners: %w", err))
+	}
+	if len(d.ingest.listeners) > 0 {
+		d.log.Info("listeners stopped", "carbon_points", d.ingest.carbonStats.Points.Load(), "pickle_points", d.ingest.pickleStats.Points.Load())
+	}
+	if d.stopSelf != nil {
+		close(d.stopSelf)
+		<-d.selfDone
+	}
 	if d.http != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		errs = append(errs, d.http.Shutdown(ctx))
-		cancel()
+		hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		errs = append(errs, d.http.Shutdown(hctx))
+		hcancel()
 		d.log.Info("http stopped")
+	}
+	if d.cache != nil {
+		errs = append(errs, d.cache.Close())
+		st := d.cache.Stats()
+		d.log.Info("cache stopped", "received", st.Received, "committed", st.Committed, "creates", st.Creates)
 	}
 	if d.pool != nil {
 		errs = append(errs, d.pool.Close())
@@ -140,5 +178,72 @@ func (d *daemon) routes() http.Handler {
 		}
 		io.WriteString(w, "ok\n")
 	})
+	mux.Handle("/render", render.Handler(d.cache, time.Now))
 	return mux
+}
+
+// startSelf writes statbox.<host>.* every interval, aligned to it.
+func (d *daemon) startSelf(every time.Duration) {
+	c, in := d.cache, &d.ingest
+	r := &selfReporter{prefix: "statbox." + selfHost() + ".", store: c.Store}
+	stat := func(f func(cache.Stats) uint64) func() uint64 { return func() uint64 { return f(c.Stats()) } }
+	r.counter("committedPoints", stat(func(s cache.Stats) uint64 { return s.Committed }))
+	r.counter("updateOperations", stat(func(s cache.Stats) uint64 { return s.UpdateOperations }))
+	r.counter("creates", stat(func(s cache.Stats) uint64 { return s.Creates }))
+	r.counter("createsHeld", stat(func(s cache.Stats) uint64 { return s.CreatesHeld }))
+	r.counter("dropped.cacheFull", stat(func(s cache.Stats) uint64 { return s.DroppedFull }))
+	r.counter("dropped.badName", stat(func(s cache.Stats) uint64 { return s.DroppedBadName }))
+	r.counter("dropped.writeErrors", stat(func(s cache.Stats) uint64 { return s.WriteErrors }))
+	r.gauge("cache.size", stat(func(s cache.Stats) uint64 { return uint64(s.Size) }))
+	r.gauge("cache.queues", stat(func(s cache.Stats) uint64 { return uint64(s.Queued) }))
+	r.gauge("cache.metrics", stat(func(s cache.Stats) uint64 { return uint64(s.Metrics) }))
+	r.gauge("pool.open", func() uint64 { return uint64(d.pool.Stats().Open) })
+	r.counter("pool.evictions", func() uint64 { return d.pool.Stats().Evictions })
+	cs, ps := &in.carbonStats, &in.pickleStats
+	// Points the receivers took in, as carbon counts metricsReceived: not
+	// the self-metrics, which go straight into the cache.
+	r.counter("metricsReceived", func() uint64 { return cs.Points.Load() + ps.Points.Load() })
+	r.counter("carbon.points", cs.Points.Load)
+	r.counter("carbon.badLines.fields", cs.BadFields.Load)
+	r.counter("carbon.badLines.value", cs.BadValue.Load)
+	r.counter("carbon.badLines.timestamp", cs.BadTimestamp.Load)
+	r.counter("carbon.badLines.name", cs.BadName.Load)
+	r.counter("carbon.badLines.tags", cs.BadTags.Load)
+	r.counter("carbon.badLines.tooLong", cs.LineTooLong.Load)
+	r.counter("carbon.nanValues", cs.NaNValues.Load)
+	r.counter("pickle.frames", ps.Frames.Load)
+	r.counter("pickle.points", ps.Points.Load)
+	r.counter("pickle.badFrames", ps.BadFramesTotal)
+	r.counter("pickle.badEntries", ps.BadEntries.Load)
+	if u := in.carbonUDP; u != nil {
+		r.counter("carbon.udp.datagrams", u.Stats().Datagrams.Load)
+		r.counter("carbon.udp.truncated", u.Stats().Truncated.Load)
+		r.counter("carbon.udp.kernelDrops", func() uint64 { n, _ := u.KernelDrops(); return n })
+	}
+	for _, l := range []struct {
+		name string
+		t    *listen.TCPListener
+	}{{"carbon.tcp", in.tcp}, {"pickle.tcp", in.pickleTCP}} {
+		if t := l.t; t != nil {
+			r.counter(l.name+".accepted", t.Stats().Accepted.Load)
+			r.gauge(l.name+".open", func() uint64 { return uint64(t.Stats().Open.Load()) })
+		}
+	}
+	d.self = r
+	d.stopSelf, d.selfDone = make(chan struct{}), make(chan struct{})
+	r.start(time.Now())
+	go func() {
+		defer close(d.selfDone)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case now := <-t.C:
+				r.report(now)
+			case <-d.stopSelf:
+				r.report(time.Now())
+				return
+			}
+		}
+	}()
 }

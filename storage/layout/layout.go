@@ -27,10 +27,10 @@ var (
 )
 
 // Check reports whether name can be stored: it must map to a file inside the
-// tree, so a slash, NUL or control byte, or an empty segment ("a..b", ".a",
-// "a.") is refused, as is a segment the file system could not hold. A tagged
-// name (with ';') is checked on its path part; its tags become part of one
-// file name.
+// tree, so a NUL or control byte is refused, and in the path part (before any
+// ';') a slash or an empty segment ("a..b", ".a", "a."), or a segment the file
+// system could not hold. A tagged series' file is named by its hash, so its
+// tags may hold anything but control bytes ("mount=/var" is fine).
 func Check(name []byte) error {
 	if len(name) == 0 {
 		return ErrEmpty
@@ -39,17 +39,17 @@ func Check(name []byte) error {
 		return ErrTooLong
 	}
 	for _, b := range name {
-		if b < 0x20 || b == 0x7f || b == '/' {
+		if b < 0x20 || b == 0x7f {
 			return fmt.Errorf("%w 0x%02x", ErrByte, b)
 		}
 	}
 	path, _, tagged := bytes.Cut(name, []byte{';'})
-	if len(path) == 0 {
-		return ErrEmptySegment
+	if bytes.IndexByte(path, '/') >= 0 {
+		return fmt.Errorf("%w 0x2f", ErrByte)
 	}
 	if tagged {
-		if taggedFileLen(name) > NameMax {
-			return ErrSegmentLong
+		if len(path) == 0 {
+			return ErrEmptySegment
 		}
 		return nil
 	}
@@ -64,21 +64,16 @@ func Check(name []byte) error {
 	return nil
 }
 
-// taggedFileLen is the length of a tagged series' file name.
-func taggedFileLen(name []byte) int {
-	return len(name) + bytes.Count(name, []byte{'.'})*(len("_DOT_")-1) + len(".wsp")
-}
-
 // AppendPath appends the relative path of name's whisper file to dst, as
-// carbon's TaggedSeries.encode with os.sep gives it plus ".wsp": dots become
-// directories ("a.b.c" is "a/b/c.wsp"); a tagged series lives under
-// "_tagged/" and the first three and next three hex digits of the SHA-256 of
-// its name, in a file named for the whole name with each '.' as "_DOT_", so
-// that graphite-web finds it where carbon would have put it. name must pass
-// Check and, if tagged, be normalised (tags sorted).
+// carbon 1.1's TaggedSeries.encode with os.sep gives it (plus ".wsp"), with
+// carbon's default TAG_HASH_FILENAMES = True: dots become directories ("a.b.c"
+// is "a/b/c.wsp"), and a tagged series is "_tagged/<h[0:3]>/<h[3:6]>/<h>.wsp"
+// for h the lower-case hex SHA-256 of its name, where graphite-web's finder
+// looks for it. name must pass Check and, if tagged, be normalised (tags
+// sorted), or the hash names another file.
 func AppendPath(dst, name []byte) []byte {
 	if bytes.IndexByte(name, ';') < 0 {
-		for _, b := range bytes.TrimLeft(name, ".") {
+		for _, b := range bytes.TrimLeft(name, "./") { // lstrip(sep) after the dots became seps
 			if b == '.' {
 				b = '/'
 			}
@@ -87,19 +82,13 @@ func AppendPath(dst, name []byte) []byte {
 		return append(dst, ".wsp"...)
 	}
 	sum := sha256.Sum256(name)
-	var hexSum [6]byte
-	hex.Encode(hexSum[:], sum[:3])
+	var h [2 * sha256.Size]byte
+	hex.Encode(h[:], sum[:])
 	dst = append(dst, "_tagged/"...)
-	dst = append(dst, hexSum[:3]...)
+	dst = append(dst, h[0:3]...)
 	dst = append(dst, '/')
-	dst = append(dst, hexSum[3:]...)
+	dst = append(dst, h[3:6]...)
 	dst = append(dst, '/')
-	for _, b := range name {
-		if b == '.' {
-			dst = append(dst, "_DOT_"...)
-		} else {
-			dst = append(dst, b)
-		}
-	}
+	dst = append(dst, h[:]...)
 	return append(dst, ".wsp"...)
 }

@@ -1,0 +1,108 @@
+package appliance
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"statbox/hotpath/carbon"
+	"statbox/hotpath/listen"
+	"statbox/hotpath/pickle"
+	"statbox/storage/cache"
+)
+
+// drainer is a listener that can deliver what the kernel holds and stop.
+type drainer interface {
+	Drain(ctx context.Context) error
+}
+
+// ingest is the carbon receivers: plaintext over TCP and UDP, pickle over TCP.
+type ingest struct {
+	carbonStats carbon.Stats
+	pickleStats pickle.Stats
+	tcp, udp    *listen.TCPListener
+	pickleTCP   *listen.TCPListener
+	carbonUDP   *listen.UDPListener
+	listeners   []drainer
+}
+
+// startIngest opens the carbon listeners that cfg turns on, handing every
+// point to c.
+func (in *ingest) start(cfg Config, c *cache.Cache, logf func(msg string, args ...any)) error {
+	if enabled(cfg.Carbon) {
+		t, err := listen.ListenTCP(cfg.Carbon, listen.TCPOptions{}, func() listen.Session {
+			return &carbonSession{s: carbon.NewStream(carbon.NewParser(c, &in.carbonStats))}
+		})
+		if err != nil {
+			return fmt.Errorf("carbon tcp %s: %w", cfg.Carbon, err)
+		}
+		in.tcp = t
+		in.listeners = append(in.listeners, t)
+		// UDP on the port TCP got, so that ":0" in tests gives one port for both.
+		u, err := listen.ListenUDP(t.Addr().String(), listen.UDPOptions{}, func(int) listen.PacketHandler {
+			return carbon.NewParser(c, &in.carbonStats)
+		})
+		if err != nil {
+			return fmt.Errorf("carbon udp %s: %w", t.Addr(), err)
+		}
+		in.carbonUDP = u
+		in.listeners = append(in.listeners, u)
+		logf("carbon started", "tcp", t.Addr().String(), "udp", u.Addr().String(), "udp_read_buffer", u.ReadBuffer())
+	}
+	if enabled(cfg.Pickle) {
+		t, err := listen.ListenTCP(cfg.Pickle, listen.TCPOptions{}, func() listen.Session {
+			sink := &normalizing{c: c}
+			return &pickleSession{s: pickle.NewStream(pickle.NewDecoder(&in.pickleStats), sink)}
+		})
+		if err != nil {
+			return fmt.Errorf("pickle tcp %s: %w", cfg.Pickle, err)
+		}
+		in.pickleTCP = t
+		in.listeners = append(in.listeners, t)
+		logf("pickle started", "tcp", t.Addr().String())
+	}
+	return nil
+}
+
+// drain delivers every byte the kernel holds for the listeners and closes them.
+func (in *ingest) drain(ctx context.Context) error {
+	var first error
+	for _, l := range in.listeners {
+		if err := l.Drain(ctx); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// carbonSession is one plaintext TCP connection.
+type carbonSession struct{ s *carbon.Stream }
+
+func (cs *carbonSession) Data(b []byte) bool { cs.s.Feed(b); return false }
+func (cs *carbonSession) Close()             { cs.s.Close() }
+
+// pickleSession is one pickle TCP connection; an over-long frame closes it,
+// as carbon does.
+type pickleSession struct{ s *pickle.Stream }
+
+func (ps *pickleSession) Data(b []byte) bool { return ps.s.Feed(b) != nil }
+func (ps *pickleSession) Close()             {}
+
+// normalizing puts a tagged name in carbon's normal form (tags sorted) before
+// the cache sees it, as carbon's cache-feeding processor does for every
+// receiver; the plaintext parser does it itself. A name it refuses is passed
+// on unchanged for the cache to refuse and count.
+type normalizing struct {
+	c   *cache.Cache
+	buf []byte
+}
+
+func (n *normalizing) Store(name []byte, ts int64, v float64) {
+	if bytes.IndexByte(name, ';') >= 0 {
+		if norm, err := carbon.AppendNormalized(n.buf[:0], name); err == nil {
+			n.buf = norm
+			name = norm
+		}
+	}
+	n.c.Store(name, ts, v)
+}

@@ -1,0 +1,68 @@
+package render
+
+import (
+	"io"
+	"io/fs"
+	"math"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"statbox/storage/whisper"
+)
+
+type fakeFetcher map[string][]float64
+
+func (f fakeFetcher) Fetch(dst []float64, name string, from, until, now int64) (whisper.Range, []float64, error) {
+	vals, ok := f[name]
+	if !ok {
+		return whisper.Range{}, dst, fs.ErrNotExist
+	}
+	step := int64(60)
+	start := from - from%step + step
+	return whisper.Range{From: start, Until: start + step*int64(len(vals)), Step: step}, append(dst, vals...), nil
+}
+
+func TestRenderJSON(t *testing.T) {
+	f := fakeFetcher{"a.b": {1, math.NaN(), 2.5, 1e16, math.Inf(1), 0.1}, "c": {}}
+	h := Handler(f, func() time.Time { return time.Unix(1_700_000_000, 0) })
+	cases := []struct{ query, ctype, body string }{
+		{"target=a.b&from=1699999640&until=1700000000", "application/json",
+			`[{"target": "a.b", "tags": {"name": "a.b"}, "datapoints": [[1.0, 1699999680], [null, 1699999740], [2.5, 1699999800], [1e+16, 1699999860], [1e9999, 1699999920], [0.1, 1699999980]]}]`},
+		{"target=missing&target=c&from=-5min", "application/json", `[{"target": "c", "tags": {"name": "c"}, "datapoints": []}]`},
+		{"target=c&from=-1h&jsonp=cb", "text/javascript", `cb([{"target": "c", "tags": {"name": "c"}, "datapoints": []}])`},
+		{"target=nothing", "application/json", `[]`},
+	}
+	for _, c := range cases {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/render?"+c.query, nil))
+		body, _ := io.ReadAll(rec.Body)
+		if rec.Code != 200 || rec.Header().Get("Content-Type") != c.ctype || string(body) != c.body {
+			t.Errorf("%s: %d %s\n%s\nwant %s", c.query, rec.Code, rec.Header().Get("Content-Type"), body, c.body)
+		}
+	}
+	for _, q := range []string{"target=a.*", "target=a.b&format=png", "target=a.b&from=yesterday", "target=a.b&from=-1parsec"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/render?"+q, nil))
+		if rec.Code != 400 {
+			t.Errorf("%s: got %d, want 400", q, rec.Code)
+		}
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	cases := map[string]int64{
+		"now": 0, "-1h": -3600, "-7d": -7 * 86400, "now-30min": -1800, "+1w": 7 * 86400,
+		"-1h30min": -5400, "-2mon": -60 * 86400, "-1y": -365 * 86400, "-10s": -10, "-5minutes": -300,
+	}
+	for s, off := range cases {
+		got, err := ParseTime(s, now)
+		if err != nil || got.Unix() != now.Unix()+off {
+			t.Errorf("%q: %v %v, want now%+d", s, got.Unix()-now.Unix(), err, off)
+		}
+	}
+	if got, _ := ParseTime("1600000000", now); got.Unix() != 1600000000 {
+		t.Errorf("epoch: %v", got.Unix())
+	}
+}
