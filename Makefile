@@ -9,7 +9,7 @@ FUZZTIME ?= 5s
 FUZZ     := ./storage/whisper:FuzzParseHeader ./storage/whisper:FuzzUpdateFetch \
             ./hotpath/carbon:FuzzStream ./hotpath/pickle:FuzzDecode
 
-.PHONY: build run test deps vet fuzz bench generate clean
+.PHONY: build run test deps vet fuzz fuzz-save bench generate clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/statbox
@@ -47,6 +47,16 @@ fuzz:
 	  pkg=$${t%%:*}; name=$${t##*:}; \
 	  echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
 	  $(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	done
+
+# Keep what fuzzing found: copy go's cached corpus into each package's
+# testdata/fuzz, which go test replays as seeds on every run.
+fuzz-save:
+	@cache=$$($(GO) env GOCACHE)/fuzz/statbox; \
+	for t in $(FUZZ); do \
+	  pkg=$${t%%:*}; pkg=$${pkg#./}; name=$${t##*:}; \
+	  [ -d "$$cache/$$pkg/$$name" ] || continue; \
+	  mkdir -p "$$pkg/testdata/fuzz/$$name"; cp -n "$$cache/$$pkg/$$name"/* "$$pkg/testdata/fuzz/$$name/"; \
 	done
 
 bench: deps
