@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -83,6 +85,9 @@ func start(cfg Config, log *slog.Logger) (*daemon, error) {
 	d.rules.Store(rules)
 	if err := os.MkdirAll(filepath.Join(cfg.Data, "whisper"), 0o755); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	if cfg.MaxMapCount > 0 {
+		raiseMapCount(cfg.MaxMapCount, log)
 	}
 	d.pool = whisper.NewPool(whisper.PoolOptions{MaxOpen: cfg.MaxOpenFiles, SyncInterval: cfg.SyncInterval, Lock: cfg.LockWrites})
 	d.cache = cache.New(cache.Options{
@@ -246,4 +251,25 @@ func (d *daemon) startSelf(every time.Duration) {
 			}
 		}
 	}()
+}
+
+// raiseMapCount lifts vm.max_map_count to want: each mapped whisper file is
+// one of the process's mappings, and the kernel's default of 65530 keeps a
+// tree of more than 32k metrics from staying mapped. statbox owns the box it
+// runs on; elsewhere, without root, the pool stays within the current limit.
+func raiseMapCount(want int, log *slog.Logger) {
+	const path = "/proc/sys/vm/max_map_count"
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	have, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || have >= want {
+		return
+	}
+	if err := os.WriteFile(path, []byte(strconv.Itoa(want)), 0); err != nil {
+		log.Info("vm.max_map_count left as it is", "value", have, "wanted", want, "err", err)
+		return
+	}
+	log.Info("vm.max_map_count raised", "from", have, "to", want)
 }

@@ -88,6 +88,12 @@ func Open(path string, opts Options) (*File, error) {
 		unix.Close(fd)
 		return nil, err
 	}
+	if !opts.Lock {
+		// The mapping holds the file; only flock needs the descriptor. Closing
+		// it leaves a pool of mapped files bounded by vm.max_map_count alone.
+		unix.Close(fd)
+		fd = -1
+	}
 	return &File{Header: h, path: path, fd: fd, data: data, opts: opts}, nil
 }
 
@@ -141,6 +147,9 @@ func (f *File) unmap() error {
 		err = fmt.Errorf("munmap %s: %w", f.path, e)
 	}
 	f.data = nil
+	if f.fd < 0 {
+		return err
+	}
 	if e := unix.Close(f.fd); e != nil && err == nil {
 		err = fmt.Errorf("close %s: %w", f.path, e)
 	}

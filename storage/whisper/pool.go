@@ -24,10 +24,10 @@ const (
 	// assumed when /proc/sys/vm/max_map_count cannot be read.
 	defaultMaxMapCount = 65530
 	// defaultMaxOpenCap bounds the default pool where vm.max_map_count has been
-	// raised into the millions (Fedora and Arch ship 1048576, SteamOS 2^31-5):
-	// each open file still costs a descriptor, a kernel VMA and an entry here.
-	// A larger pool is a choice to make with PoolOptions.MaxOpen.
-	defaultMaxOpenCap = 1 << 16
+	// raised into the millions (SteamOS ships 2^31-5): each open file still
+	// costs a kernel VMA (about 200 bytes) and an entry here (about 300). A
+	// larger pool is a choice to make with PoolOptions.MaxOpen.
+	defaultMaxOpenCap = 1 << 20
 	// maxReserve is the most a configured MaxOpen must leave of the process's
 	// mappings and descriptors for everything that is not a pooled file.
 	maxReserve = 4096
@@ -42,10 +42,11 @@ type PoolOptions struct {
 	// one VMA, and a process may hold no more than vm.max_map_count of them
 	// (https://www.kernel.org/doc/html/latest/admin-guide/sysctl/vm.html#max-map-count);
 	// past it mmap fails with ENOMEM and so, fatally, can the Go runtime's own
-	// heap growth. Every open file also holds a descriptor, counted against
-	// RLIMIT_NOFILE (whose soft limit Go raises to the hard one at start).
+	// heap growth. With Lock, every open file also holds a descriptor (for
+	// flock), counted against RLIMIT_NOFILE (whose soft limit Go raises to the
+	// hard one at start); without it the descriptor is closed once mapped.
 	//
-	// Zero means half of each limit, and at most 65536: the other half is
+	// Zero means half of each limit, and at most 1,048,576: the other half is
 	// left to the runtime's heap arenas, thread stacks (two VMAs each under
 	// cgo: the stack and its guard page), shared libraries, eBPF maps, sockets
 	// and whisper files opened outside the pool. A configured value is kept
@@ -135,6 +136,9 @@ type poolEntry struct {
 // starts a goroutine that Close stops.
 func NewPool(opts PoolOptions) *Pool {
 	maps, files := processLimits()
+	if !opts.Lock {
+		files = math.MaxInt32 // a File keeps no descriptor without flock
+	}
 	p := &Pool{
 		opts:     opts,
 		maxOpen:  poolSize(opts.MaxOpen, maps, files),

@@ -104,12 +104,18 @@ func TestPoolSize(t *testing.T) {
 			t.Errorf("%s: poolSize(%d, %d, %d) = %d, want %d", c.name, c.requested, c.maps, c.files, got, c.wanted)
 		}
 	}
-	// The default pool on this machine stays well below its limits.
+	// The default pool on this machine stays well below its limits: the
+	// mappings only, and the descriptors too when files are locked.
 	maps, files := processLimits()
 	p := NewPool(PoolOptions{SyncInterval: -1})
 	defer closePool(t, p)
-	if m := p.MaxOpen(); m < 1 || m > maps/2 || m > files/2 {
-		t.Errorf("default MaxOpen %d with max_map_count %d and %d descriptors", m, maps, files)
+	if m := p.MaxOpen(); m < 1 || m > maps/2 {
+		t.Errorf("default MaxOpen %d with max_map_count %d", m, maps)
+	}
+	pl := NewPool(PoolOptions{SyncInterval: -1, Lock: true})
+	defer closePool(t, pl)
+	if m := pl.MaxOpen(); m < 1 || m > maps/2 || m > files/2 {
+		t.Errorf("default MaxOpen %d with locking, max_map_count %d and %d descriptors", m, maps, files)
 	}
 }
 
