@@ -110,10 +110,10 @@ func appendJSON(dst []byte, out []series) []byte {
 			dst = append(dst, ", "...)
 		}
 		dst = append(dst, `{"target": `...)
-		dst = strconv.AppendQuote(dst, s.name)
-		dst = append(dst, `, "tags": {"name": `...)
-		dst = strconv.AppendQuote(dst, s.name)
-		dst = append(dst, `}, "datapoints": [`...)
+		dst = appendJSONString(dst, s.name)
+		dst = append(dst, `, "tags": `...)
+		dst = appendTags(dst, s.name)
+		dst = append(dst, `, "datapoints": [`...)
 		for k, v := range s.values {
 			if k > 0 {
 				dst = append(dst, ", "...)
@@ -136,4 +136,61 @@ func appendJSON(dst []byte, out []series) []byte {
 		dst = append(dst, "]}"...)
 	}
 	return append(dst, ']')
+}
+
+// appendTags writes the tags graphite-web gives a series, as TaggedSeries.parse
+// makes them: a tagged name's tags in the order they stand, then "name", the
+// metric without leading '~'; a plain name's only tag is its name.
+func appendTags(dst []byte, name string) []byte {
+	metric, tags, tagged := strings.Cut(name, ";")
+	dst = append(dst, '{')
+	if tagged {
+		for seg := range strings.SplitSeq(tags, ";") {
+			k, v, _ := strings.Cut(seg, "=")
+			dst = appendJSONString(dst, k)
+			dst = append(dst, ": "...)
+			dst = appendJSONString(dst, v)
+			dst = append(dst, ", "...)
+		}
+		metric = strings.TrimLeft(metric, "~")
+	}
+	dst = append(dst, `"name": `...)
+	dst = appendJSONString(dst, metric)
+	return append(dst, '}')
+}
+
+// appendJSONString writes s as Python's json.dumps does with its default
+// ensure_ascii: every non-ASCII character as a \u escape (surrogate pairs
+// beyond the BMP), control characters as \uXXXX but for \b \f \n \r \t.
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	u := func(dst []byte, r rune) []byte {
+		return append(dst, '\\', 'u', hex[r>>12&0xf], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf])
+	}
+	dst = append(dst, '"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			dst = append(dst, '\\', byte(r))
+		case r == '\b':
+			dst = append(dst, `\b`...)
+		case r == '\f':
+			dst = append(dst, `\f`...)
+		case r == '\n':
+			dst = append(dst, `\n`...)
+		case r == '\r':
+			dst = append(dst, `\r`...)
+		case r == '\t':
+			dst = append(dst, `\t`...)
+		case r < 0x20 || r > 0x7e && r < 0x10000:
+			dst = u(dst, r)
+		case r >= 0x10000:
+			r -= 0x10000
+			dst = u(dst, 0xd800+(r>>10))
+			dst = u(dst, 0xdc00+(r&0x3ff))
+		default:
+			dst = append(dst, byte(r))
+		}
+	}
+	return append(dst, '"')
 }

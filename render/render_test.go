@@ -5,6 +5,9 @@ import (
 	"io/fs"
 	"math"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,5 +67,34 @@ func TestParseTime(t *testing.T) {
 	}
 	if got, _ := ParseTime("1600000000", now); got.Unix() != 1600000000 {
 		t.Errorf("epoch: %v", got.Unix())
+	}
+}
+
+// TestJSONStringsAsPython checks names and tags against Python's json.dumps.
+func TestJSONStringsAsPython(t *testing.T) {
+	names := []string{"a.b", "a;b=c;d=e", "~x;k=v", "métrique.°C", "tab\there", `q"uo\te`, "emoji😀", "del\x7f", "ctl\x01"}
+	script := `import json, sys
+for n in sys.argv[1:]:
+    metric, _, rest = n.partition(';')
+    tags = {}
+    if rest:
+        for seg in rest.split(';'):
+            k, v = seg.split('=', 1)
+            tags[k] = v
+        metric = metric.lstrip('~')
+    tags['name'] = metric
+    print(json.dumps(n) + '|' + json.dumps(tags))`
+	out, err := exec.Command("/usr/bin/python3", append([]string{"-c", script}, names...)...).Output()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	for i, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		got := string(appendTags(append(appendJSONString(nil, names[i]), '|'), names[i]))
+		if got != line {
+			t.Errorf("%q: got %s, python %s", names[i], got, line)
+		}
 	}
 }

@@ -212,7 +212,11 @@ func (p *Pool) Acquire(path string) (*File, func(), error) {
 			<-e.ready
 			if e.err != nil {
 				e.unref()
-				return nil, nil, e.err
+				// The open this call waited for began before it did, and may
+				// have missed a file created since (a fetch racing the
+				// writer that creates it): try once more, with an open of
+				// its own, whose answer is this call's.
+				return p.Acquire(path)
 			}
 			f = e.file
 		}
