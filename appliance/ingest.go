@@ -1,9 +1,9 @@
 package appliance
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"sync/atomic"
 
 	"statbox/hotpath/carbon"
 	"statbox/hotpath/listen"
@@ -20,10 +20,12 @@ type drainer interface {
 type ingest struct {
 	carbonStats carbon.Stats
 	pickleStats pickle.Stats
-	tcp, udp    *listen.TCPListener
-	pickleTCP   *listen.TCPListener
-	carbonUDP   *listen.UDPListener
-	listeners   []drainer
+	// pickleBadNames counts pickled names the plaintext receiver would refuse.
+	pickleBadNames atomic.Uint64
+	tcp, udp       *listen.TCPListener
+	pickleTCP      *listen.TCPListener
+	carbonUDP      *listen.UDPListener
+	listeners      []drainer
 }
 
 // startIngest opens the carbon listeners that cfg turns on, handing every
@@ -51,7 +53,7 @@ func (in *ingest) start(cfg Config, c *cache.Cache, logf func(msg string, args .
 	}
 	if enabled(cfg.Pickle) {
 		t, err := listen.ListenTCP(cfg.Pickle, listen.TCPOptions{}, func() listen.Session {
-			sink := &normalizing{c: c}
+			sink := &normalizing{c: c, bad: &in.pickleBadNames}
 			return &pickleSession{s: pickle.NewStream(pickle.NewDecoder(&in.pickleStats), sink)}
 		})
 		if err != nil {
@@ -88,21 +90,22 @@ type pickleSession struct{ s *pickle.Stream }
 func (ps *pickleSession) Data(b []byte) bool { return ps.s.Feed(b) != nil }
 func (ps *pickleSession) Close()             {}
 
-// normalizing puts a tagged name in carbon's normal form (tags sorted) before
-// the cache sees it, as carbon's cache-feeding processor does for every
-// receiver; the plaintext parser does it itself. A name it refuses is passed
-// on unchanged for the cache to refuse and count.
+// normalizing applies the plaintext receiver's name rules to pickled names:
+// carbon's normal form for tagged names (tags sorted), as carbon's
+// cache-feeding processor makes it for every receiver, and the same safety
+// checks. A name they refuse is dropped and counted.
 type normalizing struct {
 	c   *cache.Cache
+	bad *atomic.Uint64
 	buf []byte
 }
 
 func (n *normalizing) Store(name []byte, ts int64, v float64) {
-	if bytes.IndexByte(name, ';') >= 0 {
-		if norm, err := carbon.AppendNormalized(n.buf[:0], name); err == nil {
-			n.buf = norm
-			name = norm
-		}
+	norm, err := carbon.AppendName(n.buf[:0], name)
+	if err != nil {
+		n.bad.Add(1)
+		return
 	}
-	n.c.Store(name, ts, v)
+	n.buf = norm
+	n.c.Store(norm, ts, v)
 }

@@ -197,7 +197,6 @@ func (d *daemon) startSelf(every time.Duration) {
 	r.counter("creates", stat(func(s cache.Stats) uint64 { return s.Creates }))
 	r.counter("createsHeld", stat(func(s cache.Stats) uint64 { return s.CreatesHeld }))
 	r.counter("dropped.cacheFull", stat(func(s cache.Stats) uint64 { return s.DroppedFull }))
-	r.counter("dropped.badName", stat(func(s cache.Stats) uint64 { return s.DroppedBadName }))
 	r.counter("dropped.writeErrors", stat(func(s cache.Stats) uint64 { return s.WriteErrors }))
 	r.gauge("cache.size", stat(func(s cache.Stats) uint64 { return uint64(s.Size) }))
 	r.gauge("cache.queues", stat(func(s cache.Stats) uint64 { return uint64(s.Queued) }))
@@ -208,6 +207,7 @@ func (d *daemon) startSelf(every time.Duration) {
 	// Points the receivers took in, as carbon counts metricsReceived: not
 	// the self-metrics, which go straight into the cache.
 	r.counter("metricsReceived", func() uint64 { return cs.Points.Load() + ps.Points.Load() })
+	r.counter("dropped.badName", func() uint64 { return c.Stats().DroppedBadName + in.pickleBadNames.Load() })
 	r.counter("carbon.points", cs.Points.Load)
 	r.counter("carbon.badLines.fields", cs.BadFields.Load)
 	r.counter("carbon.badLines.value", cs.BadValue.Load)
