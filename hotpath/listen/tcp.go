@@ -42,6 +42,15 @@ type TCPOptions struct {
 	// ReadSize is the most bytes one read takes, and the size of the one read
 	// buffer each loop has. Default 64 KiB.
 	ReadSize int
+	// DrainQuiet is how long Drain keeps reading open connections as usual
+	// before it reads them dry and closes them: until none has sent anything
+	// for DrainQuiet, or DrainGrace has passed. A sender that was still
+	// writing when the drain began (its bytes in its own send buffer, not
+	// yet acknowledged) gets them delivered instead of a reset. Default
+	// 200 ms; negative goes straight to the final read.
+	DrainQuiet time.Duration
+	// DrainGrace bounds that phase. Default 10 s.
+	DrainGrace time.Duration
 }
 
 func (o TCPOptions) withDefaults() TCPOptions {
@@ -53,6 +62,12 @@ func (o TCPOptions) withDefaults() TCPOptions {
 	}
 	if o.ReadSize <= 0 {
 		o.ReadSize = 64 << 10
+	}
+	if o.DrainQuiet == 0 {
+		o.DrainQuiet = 200 * time.Millisecond
+	}
+	if o.DrainGrace <= 0 {
+		o.DrainGrace = 10 * time.Second
 	}
 	return o
 }
@@ -236,8 +251,12 @@ type tcpLoop struct {
 	poll     syscall.RawConn
 	waitFn   func(fd uintptr) bool // lp.wait, bound once so waiting allocates nothing
 	deadline time.Duration         // the epoll file's read deadline; -1 for none
-	n        int                   // events the last wait returned
-	werr     error                 // epoll_wait's error, if it failed
+
+	quiet, grace time.Duration // DrainQuiet and DrainGrace
+	lastData     time.Duration // when a read last delivered bytes
+	graceEnd     time.Duration // when the quiet phase of a drain ends at the latest; 0 before
+	n            int           // events the last wait returned
+	werr         error         // epoll_wait's error, if it failed
 }
 
 // tcpConn is one connection: its socket, its Session and when it last sent.
@@ -258,6 +277,8 @@ func newTCPLoop(l *TCPListener, host string, port int, opts TCPOptions, newSessi
 		buf:        make([]byte, opts.ReadSize),
 		events:     make([]unix.EpollEvent, 128),
 		idle:       opts.IdleTimeout,
+		quiet:      opts.DrainQuiet,
+		grace:      opts.DrainGrace,
 		deadline:   -1,
 	}
 	if lp.idle > 0 {
@@ -326,7 +347,7 @@ func (lp *tcpLoop) closeFDs() {
 
 func (lp *tcpLoop) run() {
 	defer lp.l.wg.Done()
-	for lp.l.state.Load() == stateRunning {
+	for lp.running() {
 		lp.setDeadline()
 		if err := lp.poll.Read(lp.waitFn); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 			break // the epoll file was closed under us: this loop cannot go on
@@ -372,12 +393,38 @@ func (lp *tcpLoop) wait(fd uintptr) bool {
 	}
 }
 
-// setDeadline bounds the wait in the poller by the next timer: the idle scan
-// or the end of an accept backoff.
+// running reports whether the loop goes on serving: while the listener runs,
+// and during a drain's quiet phase, until no connection has sent anything for
+// DrainQuiet or DrainGrace has passed.
+func (lp *tcpLoop) running() bool {
+	switch lp.l.state.Load() {
+	case stateRunning:
+		return true
+	case stateDraining:
+		lp.now = time.Since(lp.l.start)
+		if lp.graceEnd == 0 {
+			if lp.quiet < 0 || len(lp.conns) == 0 {
+				return false
+			}
+			lp.graceEnd = lp.now + lp.grace
+			lp.lastData = lp.now
+		}
+		return lp.now < lp.graceEnd && lp.now-lp.lastData < lp.quiet && len(lp.conns) > 0
+	}
+	return false
+}
+
+// setDeadline bounds the wait in the poller by the next timer: the idle scan,
+// the end of an accept backoff, or the end of a drain's quiet phase.
 func (lp *tcpLoop) setDeadline() {
 	next := time.Duration(-1)
 	if lp.idle > 0 {
 		next = lp.nextScan
+	}
+	if lp.graceEnd > 0 {
+		if end := min(lp.graceEnd, lp.lastData+lp.quiet); next < 0 || end < next {
+			next = end
+		}
 	}
 	if !lp.listening && (next < 0 || lp.resumeListen < next) {
 		next = lp.resumeListen
@@ -476,7 +523,7 @@ func (lp *tcpLoop) read(c *tcpConn) {
 			lp.close(c)
 			return
 		}
-		c.last = lp.now
+		c.last, lp.lastData = lp.now, lp.now
 		lp.l.stats.Bytes.Add(uint64(n))
 		if c.s.Data(lp.buf[:n:n]) {
 			lp.close(c)
