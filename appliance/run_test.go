@@ -1,26 +1,52 @@
 package appliance
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+	buildDir  string
+)
+
+// TestMain removes the binary buildStatbox made.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
 // buildStatbox builds the statbox binary once per test run.
 func buildStatbox(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "statbox")
-	out, err := exec.Command("go", "build", "-o", bin, "statbox/cmd/statbox").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	buildOnce.Do(func() {
+		if buildDir, buildErr = os.MkdirTemp("", "statbox-bin"); buildErr != nil {
+			return
+		}
+		builtBin = filepath.Join(buildDir, "statbox")
+		out, err := exec.Command("go", "build", "-o", builtBin, "statbox/cmd/statbox").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	return bin
+	return builtBin
 }
 
 // TestRunHealthAndSIGTERM starts `statbox run` as a process, waits for a
