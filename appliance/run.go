@@ -107,6 +107,15 @@ func start(cfg Config, log *slog.Logger) (*daemon, error) {
 	if cfg.SelfInterval > 0 {
 		d.startSelf(cfg.SelfInterval)
 	}
+	// Stages still to come: say so once rather than pretend.
+	for _, s := range []struct {
+		flag string
+		on   bool
+	}{{"--statsd " + cfg.Statsd, enabled(cfg.Statsd)}, {"--admin " + cfg.Admin, enabled(cfg.Admin)}, {"--collect", cfg.Collect}} {
+		if s.on {
+			log.Warn("not built yet, ignored", "flag", s.flag)
+		}
+	}
 
 	if enabled(cfg.HTTP) {
 		l, err := net.Listen("tcp", cfg.HTTP)
