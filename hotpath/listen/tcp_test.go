@@ -198,9 +198,12 @@ func TestTCPDrainDeliversQueued(t *testing.T) {
 // TestTCPDrainWhileWriting drains a connection whose client keeps writing:
 // what was delivered must be a gap-free prefix of what was written, and the
 // client must learn promptly that the connection is gone.
+// TestTCPDrainWhileWriting drains under a client that never stops writing:
+// past DrainGrace the drain reads the connection dry and closes it, and the
+// client sees a reset, not a hang.
 func TestTCPDrainWhileWriting(t *testing.T) {
 	rs := &recorders{}
-	l := listenTCP(t, TCPOptions{Loops: 1}, rs)
+	l := listenTCP(t, TCPOptions{Loops: 1, DrainGrace: 500 * time.Millisecond}, rs)
 	c := dialTCP(t, l.Addr())
 	var written bytes.Buffer
 	writerDone := make(chan error, 1)
@@ -634,5 +637,45 @@ func TestTCPReceiveAllocs(t *testing.T) {
 	}
 	if allocs != 0 {
 		t.Errorf("%v allocations per %d-byte write, want 0", allocs, len(payload))
+	}
+}
+
+// TestTCPDrainWaitsForQuiet starts a drain while a client is still sending
+// in bursts less than DrainQuiet apart: everything it sends before it falls
+// quiet is delivered, and the drain ends soon after.
+func TestTCPDrainWaitsForQuiet(t *testing.T) {
+	rs := &recorders{}
+	l := listenTCP(t, TCPOptions{Loops: 1, DrainQuiet: 300 * time.Millisecond}, rs)
+	c := dialTCP(t, l.Addr())
+	var written bytes.Buffer
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		for burst := 0; burst < 5; burst++ {
+			for i := 0; i < 100; i++ {
+				line := fmt.Appendf(nil, "b%d-l%d\n", burst, i)
+				if _, err := c.Write(line); err != nil {
+					return
+				}
+				written.Write(line)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	if !waitFor(5*time.Second, func() bool { return l.Stats().Bytes.Load() > 0 }) {
+		t.Fatal("nothing arrives")
+	}
+	start := time.Now()
+	drain(t, l, 10*time.Second)
+	<-sent
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("drain took %v", took)
+	}
+	var data []byte
+	for _, d := range byClient(t, rs) {
+		data = d
+	}
+	if !bytes.Equal(data, written.Bytes()) {
+		t.Errorf("delivered %d bytes of the %d sent during the drain's quiet phase", len(data), written.Len())
 	}
 }
