@@ -9,7 +9,7 @@ FUZZTIME ?= 5s
 FUZZ     := ./storage/whisper:FuzzParseHeader ./storage/whisper:FuzzUpdateFetch \
             ./hotpath/carbon:FuzzStream ./hotpath/pickle:FuzzDecode
 
-.PHONY: build run test deps vet fuzz fuzz-save bench generate clean
+.PHONY: build run test deps vet fuzz fuzz-save bench bench-whisper bench-carbon generate clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/statbox
@@ -59,8 +59,15 @@ fuzz-save:
 	  mkdir -p "$$pkg/testdata/fuzz/$$name"; cp -n "$$cache/$$pkg/$$name"/* "$$pkg/testdata/fuzz/$$name/"; \
 	done
 
-bench: deps
+bench: bench-whisper bench-carbon
+
+bench-whisper: deps
 	./bench/whisper.sh
+
+# Carbon plaintext over TCP, statbox and carbon-cache side by side, each
+# server pinned to core 0 and the sender to core 1: 3 to 5 minutes.
+bench-carbon: deps
+	./bench/carbon.sh
 
 generate:
 	$(GO) generate ./...

@@ -82,6 +82,11 @@ func Open(path string, opts Options) (*File, error) {
 		unix.Close(fd)
 		return nil, &os.PathError{Op: "mmap", Path: path, Err: err}
 	}
+	// Whisper's access is a few points here and there: without this the
+	// kernel's read-around (read_ahead_kb, 8 MiB on some disks) pulls the
+	// whole file into the page cache on the first fault, which made first
+	// touches of a large tree ten times slower.
+	unix.Madvise(data, unix.MADV_RANDOM)
 	h, err := ParseHeader(data, path)
 	if err != nil {
 		unix.Munmap(data)

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"flag"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"statbox/hotpath/carbon"
+	"statbox/storage/cache"
+	"statbox/storage/schema"
+	"statbox/storage/whisper"
+)
+
+var (
+	ingestMetrics = flag.Int("ingest.metrics", 100_000, "BenchmarkIngest: distinct metrics")
+	ingestRounds  = flag.Int("ingest.rounds", 100, "BenchmarkIngest: points per metric in each iteration")
+	ingestWarmup  = flag.Int("ingest.warmup", 1, "BenchmarkIngest: rounds written before timing, so that every file is open (0: time the first opens too)")
+)
+
+// readSize is what the TCP listener reads at a time (listen.TCPOptions.ReadSize).
+const readSize = 64 << 10
+
+// BenchmarkIngest is bench/carbon.sh's statbox run without the sockets: the
+// same lines, in reads of the listener's size, fed to a carbon.Stream whose
+// parser stores into the cache, whose writers apply them to whisper files
+// (sparse, of the default schema) through a pool, as statbox run wires them.
+// It reports points/s accepted (fed) and persisted (committed), from the
+// first line fed. For the profile of one core:
+//
+//	go test -run '^$' -bench Ingest -benchtime 1x -cpu 1 -cpuprofile cpu.out ./bench/carbon
+//
+// Setting up 100,000 files takes a while; -ingest.metrics makes fewer.
+func BenchmarkIngest(b *testing.B) {
+	metrics, rounds := *ingestMetrics, *ingestRounds
+	root := filepath.Join(b.TempDir(), "whisper")
+	rules, err := schema.Load("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := createTree(root, rules, metrics, 8); err != nil {
+		b.Fatal(err)
+	}
+	pool := whisper.NewPool(whisper.PoolOptions{})
+	c := cache.New(cache.Options{Dir: root, Pool: pool, Rules: func() *schema.Rules { return rules }})
+	defer pool.Close()
+	defer c.Close()
+	var stats carbon.Stats
+	s := carbon.NewStream(carbon.NewParser(c, &stats))
+	cn := newConn(0, 1, metrics)
+	now := time.Now().Unix()
+	ts := now - now%10 - 10*int64(*ingestWarmup+rounds)
+	feed := func(rounds int) int {
+		for r := range rounds {
+			cn.round(r, ts)
+			ts += 10
+			for rest := cn.buf; len(rest) > 0; {
+				n := min(len(rest), readSize)
+				s.Feed(rest[:n])
+				rest = rest[n:]
+			}
+		}
+		return rounds * metrics
+	}
+	committed := func(want uint64) {
+		for c.Stats().Committed < want {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	var total uint64
+	if *ingestWarmup > 0 {
+		start := time.Now()
+		total += uint64(feed(*ingestWarmup))
+		committed(total)
+		b.Logf("warm-up: %d points persisted in %v", total, time.Since(start))
+	}
+	runtime.GC()
+	var fed, written time.Duration
+	var points uint64
+	b.ResetTimer()
+	for b.Loop() {
+		start := time.Now()
+		n := uint64(feed(rounds))
+		fed += time.Since(start)
+		total += n
+		points += n
+		committed(total)
+		written += time.Since(start)
+		// Later iterations overwrite the same intervals: the cache and the
+		// files do the same work.
+		ts -= 10 * int64(rounds)
+	}
+	b.StopTimer()
+	if got := stats.Points.Load(); got != total {
+		b.Fatalf("parser took %d points, want %d", got, total)
+	}
+	st := c.Stats()
+	b.ReportMetric(float64(points)/fed.Seconds(), "accepted/s")
+	b.ReportMetric(float64(points)/written.Seconds(), "persisted/s")
+	b.ReportMetric(float64(st.Committed)/float64(st.UpdateOperations), "points/update")
+	b.ReportMetric(float64(written.Nanoseconds())/float64(points), "ns/point")
+}
