@@ -84,6 +84,7 @@ type shard struct {
 // series is one metric's pending points. Its fields are guarded by its
 // shard's lock, except path, which only its writer touches.
 type series struct {
+	shard  *shard // its own, so that the writer need not hash its name again
 	name   string
 	path   string
 	points []whisper.Point // accepted, not yet taken by the writer
@@ -152,7 +153,7 @@ func (c *Cache) Store(name []byte, timestamp int64, value float64) {
 			c.opts.Log.Debug("metric name rejected", "name", string(name), "err", err)
 			return
 		}
-		s = &series{name: string(name)}
+		s = &series{shard: sh, name: string(name)}
 		sh.m[s.name] = s
 		c.metrics.Add(1)
 	}
@@ -264,7 +265,7 @@ func (w *writer) pass(draining bool) bool {
 		waiting := w.waiting
 		w.waiting = nil
 		for _, s := range waiting {
-			sh := c.shardOf(s.name)
+			sh := s.shard
 			sh.mu.Lock()
 			take(s)
 			sh.mu.Unlock()
@@ -335,7 +336,7 @@ func (w *writer) write(s *series, now int64, draining bool) bool {
 		c.committed.Add(uint64(n))
 		c.updates.Add(1)
 	}
-	sh := c.shardOf(s.name)
+	sh := s.shard
 	sh.mu.Lock()
 	s.flight = s.flight[:0]
 	sh.mu.Unlock()
@@ -348,7 +349,7 @@ func (w *writer) write(s *series, now int64, draining bool) bool {
 func (w *writer) hold(s *series) {
 	c := w.c
 	c.held.Add(1)
-	sh := c.shardOf(s.name)
+	sh := s.shard
 	sh.mu.Lock()
 	s.points = append(s.flight, s.points...)
 	s.flight = nil
