@@ -558,33 +558,13 @@ func (d *Decoder) run() (uint32, runError) {
 			d.extend(list, m)
 
 		case opPut, opBinPut, opLongBinPut, opMemoize:
-			var key uint64
-			switch op {
-			case opPut:
-				line, next, ok := readLine(f, p)
-				if !ok {
-					return fail(CauseTruncated)
+			key := uint64(d.memoCount)
+			if op != opMemoize {
+				var c Cause
+				var ok bool
+				if key, p, c, ok = memoKey(f, p, op); !ok {
+					return fail(c)
 				}
-				p = next
-				v, big, ok := parseIntText(line, false, false)
-				if !ok || big || v < 0 {
-					return fail(CauseMalformed)
-				}
-				key = uint64(v)
-			case opBinPut:
-				if len(f)-p < 1 {
-					return fail(CauseTruncated)
-				}
-				key = uint64(f[p])
-				p++
-			case opLongBinPut:
-				if len(f)-p < 4 {
-					return fail(CauseTruncated)
-				}
-				key = uint64(binary.LittleEndian.Uint32(f[p:]))
-				p += 4
-			default:
-				key = uint64(d.memoCount)
 			}
 			if len(d.stack) <= base {
 				return fail(CauseMalformed)
@@ -598,32 +578,11 @@ func (d *Decoder) run() (uint32, runError) {
 			d.put(int(key), d.stack[len(d.stack)-1])
 
 		case opGet, opBinGet, opLongBinGet:
-			var key uint64
-			switch op {
-			case opGet:
-				line, next, ok := readLine(f, p)
-				if !ok {
-					return fail(CauseTruncated)
-				}
-				p = next
-				v, big, ok := parseIntText(line, false, false)
-				if !ok || big || v < 0 {
-					return fail(CauseMalformed)
-				}
-				key = uint64(v)
-			case opBinGet:
-				if len(f)-p < 1 {
-					return fail(CauseTruncated)
-				}
-				key = uint64(f[p])
-				p++
-			default:
-				if len(f)-p < 4 {
-					return fail(CauseTruncated)
-				}
-				key = uint64(binary.LittleEndian.Uint32(f[p:]))
-				p += 4
+			key, next, c, ok := memoKey(f, p, op)
+			if !ok {
+				return fail(c)
 			}
+			p = next
 			if key >= uint64(len(d.memo)) || d.memo[key] == 0 {
 				return fail(CauseMalformed)
 			}
@@ -804,4 +763,33 @@ func (d *Decoder) pushUnicode(arg []byte, at int) bool {
 	}
 	d.push(kindScratch, uint32(start), uint32(len(d.text)-start))
 	return true
+}
+
+// memoKey reads the memo key of a PUT or GET opcode at f[p:]: a decimal line
+// (PUT, GET), one byte (BINPUT, BINGET) or four little-endian bytes
+// (LONG_BINPUT, LONG_BINGET). It returns the key and the offset after it, or
+// ok false and the Cause when the frame is short or the key malformed.
+func memoKey(f []byte, p int, op byte) (key uint64, next int, c Cause, ok bool) {
+	switch op {
+	case opPut, opGet:
+		line, next, ok := readLine(f, p)
+		if !ok {
+			return 0, p, CauseTruncated, false
+		}
+		v, big, ok := parseIntText(line, false, false)
+		if !ok || big || v < 0 {
+			return 0, p, CauseMalformed, false
+		}
+		return uint64(v), next, 0, true
+	case opBinPut, opBinGet:
+		if len(f)-p < 1 {
+			return 0, p, CauseTruncated, false
+		}
+		return uint64(f[p]), p + 1, 0, true
+	default:
+		if len(f)-p < 4 {
+			return 0, p, CauseTruncated, false
+		}
+		return uint64(binary.LittleEndian.Uint32(f[p:])), p + 4, 0, true
+	}
 }
