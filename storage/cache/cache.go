@@ -37,6 +37,9 @@ type Options struct {
 	Writers             int  // writer goroutines; 0 means GOMAXPROCS
 	Log                 *slog.Logger
 	Now                 func() time.Time // the clock whisper's retention is measured by
+	// OnCreate, when set, is told each metric whose file a writer created,
+	// so that an index of the tree stays current without walking it.
+	OnCreate func(name string)
 }
 
 // Stats are the cache's counters since New, for self-metrics.
@@ -379,6 +382,9 @@ func (w *writer) create(s *series) error {
 	if err == nil {
 		c.created.Add(1)
 		c.opts.Log.Debug("created", "metric", s.name, "path", s.path)
+		if c.opts.OnCreate != nil {
+			c.opts.OnCreate(s.name)
+		}
 	}
 	return err
 }

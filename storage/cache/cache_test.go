@@ -211,3 +211,23 @@ func waitFor(t *testing.T, ok func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestOnCreate tells the index each new file once, by metric name.
+func TestOnCreate(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]int{}
+	c, _, clk, _ := newTestCache(t, func(o *Options) {
+		o.OnCreate = func(name string) { mu.Lock(); seen[name]++; mu.Unlock() }
+	})
+	now := clk.t.Load()
+	for i := 0; i < 3; i++ {
+		c.Store([]byte("a.b.c"), now-int64(i)*60, 1)
+		c.Store([]byte("a.b.d;x=y"), now-int64(i)*60, 1)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 2 || seen["a.b.c"] != 1 || seen["a.b.d;x=y"] != 1 {
+		t.Fatalf("OnCreate saw %v", seen)
+	}
+}
