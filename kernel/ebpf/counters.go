@@ -1,0 +1,124 @@
+package ebpf
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/cilium/ebpf"
+)
+
+// The slots of counters.c's counter_block, in its order.
+const (
+	cSyscalls = iota
+	cTCPRetransmits
+	cTCPResetsSent
+	cTCPResetsReceived
+	cProcExec
+	cProcExit
+	cProcFork
+	cOOMKills
+	cSlots
+)
+
+// counterBlock is one CPU's counter_block.
+type counterBlock [cSlots]uint64
+
+// counterPrograms says which slot each program of counters.c counts into,
+// and the name its interval's count is emitted under.
+var counterPrograms = [cSlots]struct{ prog, metric string }{
+	cSyscalls:          {"sys_enter", "ebpf.syscalls.per_second"},
+	cTCPRetransmits:    {"tcp_retransmit_skb", "ebpf.tcp.retransmits"},
+	cTCPResetsSent:     {"tcp_send_reset", "ebpf.tcp.resets_sent"},
+	cTCPResetsReceived: {"tcp_receive_reset", "ebpf.tcp.resets_received"},
+	cProcExec:          {"sched_process_exec", "ebpf.proc.exec"},
+	cProcExit:          {"sched_process_exit", "ebpf.proc.exit"},
+	cProcFork:          {"sched_process_fork", "ebpf.proc.fork"},
+	cOOMKills:          {"mark_victim", "ebpf.oom.kills"},
+}
+
+//go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target bpfel -no-global-types counters counters.c -- -O2 -g -Wall -Werror -I./headers
+
+// counters counts events into one per-CPU block; each program is loaded
+// on its own so a kernel without, say, the tcp tracepoints keeps the rest.
+type counters struct {
+	m      *ebpf.Map
+	progs  []attached
+	on     [cSlots]bool // slot has its program attached
+	percpu []counterBlock
+	sum    counterBlock
+	prev   counterBlock
+}
+
+func openCounters(log *slog.Logger) (probe, error) {
+	spec, err := loadCounters()
+	if err != nil {
+		return nil, fmt.Errorf("read object: %w", err)
+	}
+	maps, err := newMaps(spec, "counters")
+	if err != nil {
+		return nil, err
+	}
+	ncpu, err := ebpf.PossibleCPU()
+	if err != nil {
+		closeMaps(maps)
+		return nil, err
+	}
+	c := &counters{m: maps["counters"], percpu: make([]counterBlock, ncpu)}
+	var errs []error
+	for slot, cp := range counterPrograms {
+		a, err := loadAttach(spec, cp.prog, maps)
+		if err != nil {
+			log.Warn("ebpf: probe left out", "probe", cp.prog, "metric", cp.metric, "reason", err)
+			errs = append(errs, err)
+			continue
+		}
+		c.progs = append(c.progs, a)
+		c.on[slot] = true
+	}
+	if len(c.progs) == 0 {
+		c.close()
+		return nil, errors.Join(errs...)
+	}
+	return c, nil
+}
+
+func (c *counters) read() error {
+	if err := c.m.Lookup(uint32(0), c.percpu); err != nil {
+		return fmt.Errorf("read counters: %w", err)
+	}
+	c.sum = counterBlock{}
+	for i := range c.percpu {
+		for s, v := range c.percpu[i] {
+			c.sum[s] += v
+		}
+	}
+	return nil
+}
+
+func (c *counters) collect(emit func(string, float64), seconds float64) error {
+	if err := c.read(); err != nil {
+		return err
+	}
+	for s := range cSlots {
+		if !c.on[s] {
+			continue
+		}
+		v := float64(c.sum[s] - c.prev[s])
+		if s == cSyscalls {
+			if seconds <= 0 {
+				continue
+			}
+			v /= seconds
+		}
+		emit(counterPrograms[s].metric, v)
+	}
+	c.prev = c.sum
+	return nil
+}
+
+func (c *counters) close() error {
+	err := closeAttached(c.progs)
+	c.progs = nil
+	return errors.Join(err, c.m.Close())
+}

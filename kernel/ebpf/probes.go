@@ -1,0 +1,187 @@
+// Package ebpf collects the host metrics that /proc cannot show, from eBPF
+// programs loaded with cilium/ebpf: block I/O latency per disk, run-queue
+// latency, TCP retransmits and resets, processes forked, exec'd and exited,
+// OOM kills and system calls per second.
+//
+// The programs are CO-RE (compiled once against the checked-in vmlinux.h,
+// relocated by the loader against the running kernel's BTF) and use only
+// BTF-enabled tracepoints, so one object runs on every kernel from 5.8.
+// Their C sources sit beside the Go that loads them; `make generate`
+// rebuilds the objects with bpf2go.
+//
+// Every value is per interval: counts since the previous Collect (since
+// Open for the first), rates per second over that interval, and latency
+// histograms of that interval only, in microseconds.
+package ebpf
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+)
+
+// Probes is the set of eBPF programs that could be loaded and attached on
+// this machine. Collect and Close are not safe for concurrent use.
+type Probes struct {
+	log    *slog.Logger
+	probes []probe
+	last   time.Time
+}
+
+// probe is one object's programs and the maps Go reads them through.
+type probe interface {
+	// collect emits what the probe saw in an interval of the given
+	// length in seconds.
+	collect(emit func(name string, value float64), seconds float64) error
+	close() error
+}
+
+// Open loads and attaches every probe it can; what cannot load is logged
+// once (with the reason) and left out. It returns an error only when no
+// eBPF at all can run here (the reason in the error, which wraps
+// ErrUnsupported when the machine lacks root, BTF or a kernel feature).
+func Open(log *slog.Logger) (*Probes, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := check(); err != nil {
+		return nil, err
+	}
+	if err := prepare(log); err != nil {
+		return nil, err
+	}
+	p := &Probes{log: log, last: time.Now()}
+	var errs []error
+	for _, o := range []struct {
+		name string
+		open func(*slog.Logger) (probe, error)
+	}{
+		{"counters", openCounters},
+		{"runqlat", openRunqlat},
+		{"biolatency", openBiolatency},
+	} {
+		pr, err := o.open(log)
+		if err != nil {
+			log.Warn("ebpf: probe left out", "probe", o.name, "reason", err)
+			errs = append(errs, fmt.Errorf("%s: %w", o.name, err))
+			continue
+		}
+		p.probes = append(p.probes, pr)
+	}
+	if len(p.probes) == 0 {
+		return nil, fmt.Errorf("no eBPF probe could load: %w", errors.Join(errs...))
+	}
+	return p, nil
+}
+
+// Name returns "ebpf", the collector's name in logs and self-metrics.
+func (p *Probes) Name() string { return "ebpf" }
+
+// Collect emits, under names relative to servers.<hostname>., what the
+// probes saw since the previous Collect (or since Open):
+//
+//	ebpf.syscalls.per_second                    system calls per second
+//	ebpf.tcp.retransmits                        segments retransmitted
+//	ebpf.tcp.resets_sent, ebpf.tcp.resets_received
+//	ebpf.proc.fork, ebpf.proc.exec, ebpf.proc.exit  processes (not threads)
+//	ebpf.oom.kills                              tasks picked by the OOM killer
+//	ebpf.runqlat.{count,p50,p90,p99,max}        run-queue waits; latency in µs
+//	ebpf.biolatency.<disk>.{count,p50,p90,p99,max}  block I/O, issue to completion; µs
+//	ebpf.self.collect_us                        what this Collect cost, in µs
+//
+// Percentiles are estimated from log2 histograms (see summarize); they
+// are left out for an interval that saw nothing.
+func (p *Probes) Collect(now time.Time, emit func(name string, value float64)) error {
+	start := time.Now()
+	seconds := now.Sub(p.last).Seconds()
+	p.last = now
+	var errs []error
+	for _, pr := range p.probes {
+		if err := pr.collect(emit, seconds); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	emit("ebpf.self.collect_us", float64(time.Since(start).Nanoseconds())/1e3)
+	return errors.Join(errs...)
+}
+
+// Close detaches every program and frees its maps.
+func (p *Probes) Close() error {
+	var errs []error
+	for _, pr := range p.probes {
+		errs = append(errs, pr.close())
+	}
+	p.probes = nil
+	return errors.Join(errs...)
+}
+
+// attached is a loaded program and its link.
+type attached struct {
+	prog *ebpf.Program
+	link link.Link
+}
+
+// loadAttach loads the program name of spec alone, with its maps taken
+// from shared (so several programs of one object count into one map), and
+// attaches it to its BTF tracepoint. Loading programs one by one lets a
+// kernel that lacks one tracepoint keep the others.
+func loadAttach(spec *ebpf.CollectionSpec, name string, shared map[string]*ebpf.Map) (attached, error) {
+	one := spec.Copy()
+	for n := range one.Programs {
+		if n != name {
+			delete(one.Programs, n)
+		}
+	}
+	if one.Programs[name] == nil {
+		return attached{}, fmt.Errorf("program %s: not in the object", name)
+	}
+	coll, err := ebpf.NewCollectionWithOptions(one, ebpf.CollectionOptions{MapReplacements: shared})
+	if err != nil {
+		return attached{}, fmt.Errorf("load %s: %w", name, explain(err))
+	}
+	prog := coll.DetachProgram(name)
+	coll.Close()
+	l, err := link.AttachTracing(link.TracingOptions{Program: prog})
+	if err != nil {
+		prog.Close()
+		return attached{}, fmt.Errorf("attach %s: %w", name, explain(err))
+	}
+	return attached{prog: prog, link: l}, nil
+}
+
+// newMaps creates the maps of spec that its programs share.
+func newMaps(spec *ebpf.CollectionSpec, names ...string) (map[string]*ebpf.Map, error) {
+	maps := make(map[string]*ebpf.Map, len(names))
+	for _, n := range names {
+		ms := spec.Maps[n]
+		if ms == nil {
+			closeMaps(maps)
+			return nil, fmt.Errorf("map %s: not in the object", n)
+		}
+		m, err := ebpf.NewMap(ms)
+		if err != nil {
+			closeMaps(maps)
+			return nil, fmt.Errorf("create map %s: %w", n, explain(err))
+		}
+		maps[n] = m
+	}
+	return maps, nil
+}
+
+func closeMaps(maps map[string]*ebpf.Map) {
+	for _, m := range maps {
+		m.Close()
+	}
+}
+
+func closeAttached(as []attached) error {
+	var errs []error
+	for _, a := range as {
+		errs = append(errs, a.link.Close(), a.prog.Close())
+	}
+	return errors.Join(errs...)
+}

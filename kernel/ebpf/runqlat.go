@@ -1,0 +1,92 @@
+package ebpf
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/cilium/ebpf"
+)
+
+//go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target bpfel -no-global-types runqlat runqlat.c -- -O2 -g -Wall -Werror -I./headers
+
+// runqlat is the run-queue latency histogram of runqlat.c: every program
+// is needed (a wakeup without its switch measures nothing), so one that
+// fails leaves the whole probe out.
+type runqlat struct {
+	maps   map[string]*ebpf.Map
+	hist   *ebpf.Map
+	progs  []attached
+	percpu []hist
+	sum    hist
+	prev   hist
+	d      hist
+}
+
+func openRunqlat(*slog.Logger) (probe, error) {
+	spec, err := loadRunqlat()
+	if err != nil {
+		return nil, fmt.Errorf("read object: %w", err)
+	}
+	maps, err := newMaps(spec, "runq_start", "runq_hist")
+	if err != nil {
+		return nil, err
+	}
+	ncpu, err := ebpf.PossibleCPU()
+	if err != nil {
+		closeMaps(maps)
+		return nil, err
+	}
+	r := &runqlat{maps: maps, hist: maps["runq_hist"], percpu: make([]hist, ncpu)}
+	for _, name := range []string{"sched_wakeup", "sched_wakeup_new", "sched_switch"} {
+		a, err := loadAttach(spec, name, maps)
+		if err != nil {
+			r.close()
+			return nil, err
+		}
+		r.progs = append(r.progs, a)
+	}
+	return r, nil
+}
+
+func (r *runqlat) collect(emit func(string, float64), _ float64) error {
+	if err := r.hist.Lookup(uint32(0), r.percpu); err != nil {
+		return fmt.Errorf("read runqlat: %w", err)
+	}
+	r.sum = hist{}
+	for i := range r.percpu {
+		for s, v := range r.percpu[i] {
+			r.sum[s] += v
+		}
+	}
+	r.d.delta(&r.sum, &r.prev)
+	emitHist(emit, &runqlatNames, summarize(&r.d))
+	return nil
+}
+
+var runqlatNames = histNames("ebpf.runqlat.")
+
+func (r *runqlat) close() error {
+	err := closeAttached(r.progs)
+	r.progs = nil
+	closeMaps(r.maps)
+	return err
+}
+
+// histNames are the five names a histogram is emitted under.
+type histNameSet [5]string
+
+func histNames(prefix string) histNameSet {
+	return histNameSet{prefix + "count", prefix + "p50", prefix + "p90", prefix + "p99", prefix + "max"}
+}
+
+// emitHist emits an interval's count, and its latencies when it has any.
+func emitHist(emit func(string, float64), n *histNameSet, s histStats) {
+	emit(n[0], float64(s.count))
+	if s.count == 0 {
+		return
+	}
+	emit(n[1], s.p50)
+	emit(n[2], s.p90)
+	emit(n[3], s.p99)
+	emit(n[4], s.max)
+}
