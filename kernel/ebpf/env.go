@@ -63,7 +63,9 @@ func check() error {
 func kernelVersion(release string) (major, minor int, ok bool) {
 	a, rest, ok1 := strings.Cut(release, ".")
 	b, _, _ := strings.Cut(rest, ".")
-	b = strings.TrimRightFunc(b, func(r rune) bool { return r < '0' || r > '9' })
+	if i := strings.IndexFunc(b, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+		b = b[:i]
+	}
 	var err1, err2 error
 	major, err1 = strconv.Atoi(a)
 	minor, err2 = strconv.Atoi(b)

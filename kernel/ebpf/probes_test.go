@@ -1,0 +1,161 @@
+package ebpf
+
+import (
+	"errors"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// With CI=true a test fails where it would skip: CI is set up to run them.
+var inCI = os.Getenv("CI") == "true"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(oomChildEnv) != "" {
+		oomChild()
+		return
+	}
+	code := m.Run()
+	if shared != nil {
+		shared.Close()
+	}
+	os.Exit(code)
+}
+
+var (
+	sharedOnce sync.Once
+	shared     *Probes
+	sharedErr  error
+)
+
+// probes opens the probes once for the whole test binary: loading takes
+// most of a second of CPU, and every test reads intervals of its own.
+func probes(t testing.TB) *Probes {
+	t.Helper()
+	sharedOnce.Do(func() {
+		shared, sharedErr = Open(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	})
+	if sharedErr != nil {
+		if errors.Is(sharedErr, ErrUnsupported) && !inCI {
+			t.Skip(sharedErr)
+		}
+		t.Fatal(sharedErr)
+	}
+	return shared
+}
+
+// interval is what one Collect emitted.
+type interval map[string]float64
+
+// measure runs work between two Collects and returns what the second
+// emitted, with the interval's length in seconds.
+func measure(t *testing.T, work func()) (interval, float64) {
+	t.Helper()
+	p := probes(t)
+	start := time.Now()
+	if err := p.Collect(start, func(string, float64) {}); err != nil {
+		t.Fatal(err)
+	}
+	work()
+	end := time.Now()
+	got := interval{}
+	if err := p.Collect(end, func(n string, v float64) { got[n] = v }); err != nil {
+		t.Fatal(err)
+	}
+	return got, end.Sub(start).Seconds()
+}
+
+// need fails the test unless the interval counted at least min of name.
+func need(t *testing.T, got interval, name string, min float64) {
+	t.Helper()
+	v, ok := got[name]
+	switch {
+	case !ok:
+		t.Errorf("%s not emitted; got %v", name, got)
+	case v < min:
+		t.Errorf("%s = %g, want at least %g", name, v, min)
+	}
+}
+
+func TestOpenName(t *testing.T) {
+	if name := probes(t).Name(); name != "ebpf" {
+		t.Errorf("Name() = %q", name)
+	}
+}
+
+// Every metric of every probe is emitted each interval (percentiles when
+// the interval saw something), and only under ebpf.
+func TestCollectNames(t *testing.T) {
+	got, _ := measure(t, func() { time.Sleep(50 * time.Millisecond) })
+	for _, n := range []string{
+		"ebpf.syscalls.per_second", "ebpf.tcp.retransmits", "ebpf.tcp.resets_sent",
+		"ebpf.tcp.resets_received", "ebpf.proc.fork", "ebpf.proc.exec", "ebpf.proc.exit",
+		"ebpf.oom.kills", "ebpf.runqlat.count", "ebpf.self.collect_us",
+	} {
+		if _, ok := got[n]; !ok {
+			t.Errorf("%s missing", n)
+		}
+	}
+	for n := range got {
+		if !strings.HasPrefix(n, "ebpf.") {
+			t.Errorf("%s: outside ebpf.", n)
+		}
+	}
+}
+
+func TestSyscalls(t *testing.T) {
+	const n = 200_000
+	got, seconds := measure(t, func() {
+		for range n {
+			syscall.Getpid() // a raw system call each time: Go caches no pid
+		}
+	})
+	// Other tasks' calls count too, so at least n.
+	if calls := got["ebpf.syscalls.per_second"] * seconds; calls < n {
+		t.Errorf("counted %.0f system calls in %.3fs, want at least %d", calls, seconds, n)
+	}
+}
+
+func TestProcForkExecExit(t *testing.T) {
+	const n = 20
+	got, _ := measure(t, func() {
+		for range n {
+			if err := exec.Command("/bin/true").Run(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	need(t, got, "ebpf.proc.fork", n)
+	need(t, got, "ebpf.proc.exec", n)
+	need(t, got, "ebpf.proc.exit", n)
+}
+
+// Run-queue waits happen on any busy machine; the test makes some of its
+// own by waking more goroutines than there are cores, and checks the
+// summary is a well-formed distribution.
+func TestRunqlat(t *testing.T) {
+	got, _ := measure(t, func() {
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				for range 20 {
+					time.Sleep(time.Millisecond)
+					for i := 0; i < 100_000; i++ {
+						_ = i * i
+					}
+				}
+			})
+		}
+		wg.Wait()
+	})
+	need(t, got, "ebpf.runqlat.count", 1)
+	p50, p90, p99, max := got["ebpf.runqlat.p50"], got["ebpf.runqlat.p90"], got["ebpf.runqlat.p99"], got["ebpf.runqlat.max"]
+	if !(0 <= p50 && p50 <= p90 && p90 <= p99 && p99 <= max && max > 0) {
+		t.Errorf("runqlat p50 %g p90 %g p99 %g max %g: not ordered", p50, p90, p99, max)
+	}
+}
