@@ -9,7 +9,7 @@ FUZZTIME ?= 5s
 FUZZ     := ./storage/whisper:FuzzParseHeader ./storage/whisper:FuzzUpdateFetch \
             ./hotpath/carbon:FuzzStream ./hotpath/pickle:FuzzDecode
 
-.PHONY: build run test deps vet fuzz fuzz-save bench bench-whisper bench-carbon generate clean
+.PHONY: build run test deps deps-ebpf vet fuzz fuzz-save bench bench-whisper bench-carbon bench-ebpf generate ebpf-vmlinux clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/statbox
@@ -23,7 +23,7 @@ run: build
 # that for the install, and its databases are kept on removal.
 # As root they are installed; otherwise the tests that need them skip (or fail
 # with CI=true).
-deps:
+deps: deps-ebpf
 	@if ! /usr/bin/python3 -c 'import whisper, carbon' 2>/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing python3-whisper and graphite-carbon"; \
@@ -69,8 +69,31 @@ bench-whisper: deps
 bench-carbon: deps
 	./bench/carbon.sh
 
-generate:
+# clang and llvm-strip build kernel/ebpf's objects (bpf2go), bpftool dumps
+# vmlinux.h, and iproute2's ip makes the network namespaces of its tests:
+# from Debian's packages. The lock timeout waits out another apt.
+deps-ebpf:
+	@if ! command -v clang >/dev/null || ! command -v llvm-strip >/dev/null || \
+	    ! command -v bpftool >/dev/null || ! command -v ip >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing clang, llvm, bpftool, libbpf-dev and iproute2"; \
+	    apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq clang llvm bpftool libbpf-dev iproute2 >/dev/null; \
+	  else echo "clang, llvm, bpftool or iproute2 is missing and installing them needs root"; fi; \
+	fi
+
+# Rebuilds the generated files, the eBPF objects among them, and records
+# what those were built from (kernel/ebpf/generated.sum), which
+# kernel/ebpf's TestGenerated checks so that make test fails on stale ones.
+generate: deps-ebpf
 	$(GO) generate ./...
+	$(GO) test -count=1 -run '^TestGenerated$$' ./kernel/ebpf -args -update-sum
+
+# The kernel types the eBPF programs are compiled against, from this
+# machine's BTF: CO-RE relocates them on every other kernel, so this is
+# needed only for a type that the checked-in vmlinux.h lacks.
+ebpf-vmlinux: deps-ebpf
+	bpftool btf dump file /sys/kernel/btf/vmlinux format c > kernel/ebpf/headers/vmlinux.h
 
 clean:
 	rm -rf bin
