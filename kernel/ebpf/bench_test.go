@@ -129,3 +129,41 @@ func BenchmarkCollect(b *testing.B) {
 		p.Collect(now, emit)
 	}
 }
+
+// BenchmarkProbeCPU is what all the probes cost the machine as it runs,
+// whatever it runs: each op is one 10 s collection interval with the
+// kernel's run-time accounting on (Options.Stats), reported as percent of
+// one core spent in the programs, plus the Collect round itself. The
+// accounting adds two clock reads to every run, so this overstates a
+// little; the per-program figures are in `bpftool prog show`.
+//
+//	go test -run '^$' -bench ProbeCPU -benchtime 3x ./kernel/ebpf
+func BenchmarkProbeCPU(b *testing.B) {
+	p, err := OpenWith(slog.New(slog.DiscardHandler), Options{Stats: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	var progUs, collectUs, seconds float64
+	emit := func(n string, v float64) {
+		switch n {
+		case "ebpf.self.prog_us":
+			progUs += v
+		case "ebpf.self.collect_us":
+			collectUs += v
+		}
+	}
+	last := time.Now()
+	p.Collect(last, func(string, float64) {})
+	for b.Loop() {
+		time.Sleep(10 * time.Second)
+		now := time.Now()
+		p.Collect(now, emit)
+		seconds += now.Sub(last).Seconds()
+		last = now
+	}
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(progUs/1e6/seconds*100, "%core-programs")
+	b.ReportMetric((progUs+collectUs)/1e6/seconds*100, "%core-total")
+	b.ReportMetric(collectUs/float64(b.N), "us/collect")
+}

@@ -30,7 +30,7 @@ type disk struct {
 	prev  hist
 }
 
-func openBiolatency(*slog.Logger) (probe, error) {
+func openBiolatency(*slog.Logger, *Options) (probe, error) {
 	spec, err := loadBiolatency()
 	if err != nil {
 		return nil, fmt.Errorf("read object: %w", err)
@@ -67,6 +67,8 @@ func (b *biolatency) collect(emit func(string, float64), _ float64) error {
 	}
 	return nil
 }
+
+func (b *biolatency) programs() []attached { return b.progs }
 
 func (b *biolatency) close() error {
 	err := closeAttached(b.progs)

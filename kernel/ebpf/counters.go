@@ -25,16 +25,17 @@ const (
 type counterBlock [cSlots]uint64
 
 // counterPrograms says which slot each program of counters.c counts into,
-// and the name its interval's count is emitted under.
-var counterPrograms = [cSlots]struct{ prog, metric string }{
-	cSyscalls:          {"sys_enter", "ebpf.syscalls.per_second"},
-	cTCPRetransmits:    {"tcp_retransmit_skb", "ebpf.tcp.retransmits"},
-	cTCPResetsSent:     {"tcp_send_reset", "ebpf.tcp.resets_sent"},
-	cTCPResetsReceived: {"tcp_receive_reset", "ebpf.tcp.resets_received"},
-	cProcExec:          {"sched_process_exec", "ebpf.proc.exec"},
-	cProcExit:          {"sched_process_exit", "ebpf.proc.exit"},
-	cProcFork:          {"sched_process_fork", "ebpf.proc.fork"},
-	cOOMKills:          {"mark_victim", "ebpf.oom.kills"},
+// the probe (Options.Without) it belongs to, and the name its interval's
+// count is emitted under.
+var counterPrograms = [cSlots]struct{ prog, probe, metric string }{
+	cSyscalls:          {"sys_enter", "syscalls", "ebpf.syscalls.per_second"},
+	cTCPRetransmits:    {"tcp_retransmit_skb", "tcp", "ebpf.tcp.retransmits"},
+	cTCPResetsSent:     {"tcp_send_reset", "tcp", "ebpf.tcp.resets_sent"},
+	cTCPResetsReceived: {"tcp_receive_reset", "tcp", "ebpf.tcp.resets_received"},
+	cProcExec:          {"sched_process_exec", "proc", "ebpf.proc.exec"},
+	cProcExit:          {"sched_process_exit", "proc", "ebpf.proc.exit"},
+	cProcFork:          {"sched_process_fork", "proc", "ebpf.proc.fork"},
+	cOOMKills:          {"mark_victim", "oom", "ebpf.oom.kills"},
 }
 
 //go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target bpfel -no-global-types counters counters.c -- -O2 -g -Wall -Werror -I./headers
@@ -50,7 +51,7 @@ type counters struct {
 	prev   counterBlock
 }
 
-func openCounters(log *slog.Logger) (probe, error) {
+func openCounters(log *slog.Logger, o *Options) (probe, error) {
 	spec, err := loadCounters()
 	if err != nil {
 		return nil, fmt.Errorf("read object: %w", err)
@@ -67,6 +68,9 @@ func openCounters(log *slog.Logger) (probe, error) {
 	c := &counters{m: maps["counters"], percpu: make([]counterBlock, ncpu)}
 	var errs []error
 	for slot, cp := range counterPrograms {
+		if o.without(cp.probe) {
+			continue
+		}
 		a, err := loadAttach(spec, cp.prog, maps)
 		if err != nil {
 			log.Warn("ebpf: probe left out", "probe", cp.prog, "metric", cp.metric, "reason", err)
@@ -78,6 +82,9 @@ func openCounters(log *slog.Logger) (probe, error) {
 	}
 	if len(c.progs) == 0 {
 		c.close()
+		if len(errs) == 0 {
+			return nil, nil // every counter left out by Options
+		}
 		return nil, errors.Join(errs...)
 	}
 	return c, nil
@@ -116,6 +123,8 @@ func (c *counters) collect(emit func(string, float64), seconds float64) error {
 	c.prev = c.sum
 	return nil
 }
+
+func (c *counters) programs() []attached { return c.progs }
 
 func (c *counters) close() error {
 	err := closeAttached(c.progs)

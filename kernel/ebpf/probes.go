@@ -17,11 +17,14 @@ package ebpf
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
+	"golang.org/x/sys/unix"
 )
 
 // Probes is the set of eBPF programs that could be loaded and attached on
@@ -30,13 +33,34 @@ type Probes struct {
 	log    *slog.Logger
 	probes []probe
 	last   time.Time
+
+	stats    io.Closer // kernel's run-time accounting, while Options.Stats holds it on
+	progTime time.Duration
 }
+
+// Options choose what OpenWith loads; the zero value loads everything.
+type Options struct {
+	// Without leaves probes out by name: "syscalls", "tcp", "proc",
+	// "oom", "runqlat", "biolatency". The syscall counter costs every
+	// system call of the machine some 100 ns (bench/RESULTS.md), and
+	// runqlat every wakeup and context switch a few hundred: these two
+	// are the ones to leave out on a box where that matters.
+	Without []string
+	// Stats turns on the kernel's run-time accounting of eBPF programs
+	// (kernel.bpf_stats_enabled) while the probes are open, and Collect
+	// then emits ebpf.self.prog_us. The accounting itself costs two clock
+	// reads a program run, so it is off unless asked for.
+	Stats bool
+}
+
+func (o *Options) without(probe string) bool { return slices.Contains(o.Without, probe) }
 
 // probe is one object's programs and the maps Go reads them through.
 type probe interface {
 	// collect emits what the probe saw in an interval of the given
 	// length in seconds.
 	collect(emit func(name string, value float64), seconds float64) error
+	programs() []attached
 	close() error
 }
 
@@ -45,6 +69,11 @@ type probe interface {
 // eBPF at all can run here (the reason in the error, which wraps
 // ErrUnsupported when the machine lacks root, BTF or a kernel feature).
 func Open(log *slog.Logger) (*Probes, error) {
+	return OpenWith(log, Options{})
+}
+
+// OpenWith is Open with the choices of o.
+func OpenWith(log *slog.Logger, o Options) (*Probes, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -56,26 +85,57 @@ func Open(log *slog.Logger) (*Probes, error) {
 	}
 	p := &Probes{log: log, last: time.Now()}
 	var errs []error
-	for _, o := range []struct {
+	for _, opener := range []struct {
 		name string
-		open func(*slog.Logger) (probe, error)
+		open func(*slog.Logger, *Options) (probe, error)
 	}{
-		{"counters", openCounters},
+		{"counters", openCounters}, // without() is asked per program
 		{"runqlat", openRunqlat},
 		{"biolatency", openBiolatency},
 	} {
-		pr, err := o.open(log)
-		if err != nil {
-			log.Warn("ebpf: probe left out", "probe", o.name, "reason", err)
-			errs = append(errs, fmt.Errorf("%s: %w", o.name, err))
+		if o.without(opener.name) {
 			continue
 		}
-		p.probes = append(p.probes, pr)
+		pr, err := opener.open(log, &o)
+		if err != nil {
+			log.Warn("ebpf: probe left out", "probe", opener.name, "reason", err)
+			errs = append(errs, fmt.Errorf("%s: %w", opener.name, err))
+			continue
+		}
+		if pr != nil {
+			p.probes = append(p.probes, pr)
+		}
 	}
 	if len(p.probes) == 0 {
+		if len(errs) == 0 {
+			return nil, errors.New("every eBPF probe left out by Options.Without")
+		}
 		return nil, fmt.Errorf("no eBPF probe could load: %w", errors.Join(errs...))
 	}
+	if o.Stats {
+		st, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
+		if err != nil {
+			log.Warn("ebpf: no run-time accounting of programs", "reason", explain(err))
+		} else {
+			p.stats = st
+			p.progTime = p.programTime()
+		}
+	}
 	return p, nil
+}
+
+// programTime is the CPU time all programs have run since accounting
+// was turned on.
+func (p *Probes) programTime() time.Duration {
+	var t time.Duration
+	for _, pr := range p.probes {
+		for _, a := range pr.programs() {
+			if st, err := a.prog.Stats(); err == nil {
+				t += st.Runtime
+			}
+		}
+	}
+	return t
 }
 
 // Name returns "ebpf", the collector's name in logs and self-metrics.
@@ -92,6 +152,7 @@ func (p *Probes) Name() string { return "ebpf" }
 //	ebpf.runqlat.{count,p50,p90,p99,max}        run-queue waits; latency in µs
 //	ebpf.biolatency.<disk>.{count,p50,p90,p99,max}  block I/O, issue to completion; µs
 //	ebpf.self.collect_us                        what this Collect cost, in µs
+//	ebpf.self.prog_us                           CPU time in the programs, µs (Options.Stats)
 //
 // Percentiles are estimated from log2 histograms (see summarize); they
 // are left out for an interval that saw nothing.
@@ -105,6 +166,11 @@ func (p *Probes) Collect(now time.Time, emit func(name string, value float64)) e
 			errs = append(errs, err)
 		}
 	}
+	if p.stats != nil {
+		t := p.programTime()
+		emit("ebpf.self.prog_us", float64((t-p.progTime).Nanoseconds())/1e3)
+		p.progTime = t
+	}
 	emit("ebpf.self.collect_us", float64(time.Since(start).Nanoseconds())/1e3)
 	return errors.Join(errs...)
 }
@@ -116,6 +182,10 @@ func (p *Probes) Close() error {
 		errs = append(errs, pr.close())
 	}
 	p.probes = nil
+	if p.stats != nil {
+		errs = append(errs, p.stats.Close())
+		p.stats = nil
+	}
 	return errors.Join(errs...)
 }
 

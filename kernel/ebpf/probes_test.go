@@ -176,3 +176,34 @@ func TestCollectAllocs(t *testing.T) {
 		t.Errorf("Collect: %.0f allocations a round, want at most 16", allocs)
 	}
 }
+
+// Options.Without leaves probes out; Options.Stats adds the programs' own
+// CPU time.
+func TestOpenWith(t *testing.T) {
+	probes(t) // skips or fails as every test here does without eBPF
+	p, err := OpenWith(nil, Options{
+		Without: []string{"syscalls", "tcp", "oom", "runqlat", "biolatency"},
+		Stats:   true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	start := time.Now()
+	p.Collect(start, func(string, float64) {})
+	if err := exec.Command("/bin/true").Run(); err != nil {
+		t.Fatal(err)
+	}
+	got := interval{}
+	p.Collect(time.Now(), func(n string, v float64) { got[n] = v })
+	for n := range got {
+		if !strings.HasPrefix(n, "ebpf.proc.") && !strings.HasPrefix(n, "ebpf.self.") {
+			t.Errorf("%s emitted, though left out", n)
+		}
+	}
+	need(t, got, "ebpf.proc.exec", 1)
+	need(t, got, "ebpf.self.prog_us", 0)
+	if _, err := OpenWith(nil, Options{Without: []string{"syscalls", "tcp", "proc", "oom", "runqlat", "biolatency"}}); err == nil {
+		t.Error("OpenWith with every probe left out: no error")
+	}
+}

@@ -10,10 +10,12 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define TASK_RUNNING 0
 
-// When each runnable task was queued, by pid. A task that exits while
-// queued would leave its entry behind: LRU makes room for new ones.
+// When each runnable task was queued, by pid. Every queued task runs
+// again (even to exit), which deletes its entry, so a plain preallocated
+// hash does: an LRU hash would take a lock and a list update on the
+// scheduler's hottest path. Were it full, waits would go uncounted.
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u32);
 	__type(value, __u64);
@@ -38,11 +40,13 @@ struct task_struct___pre514 {
 	long state;
 } __attribute__((preserve_access_index));
 
+// t is a BTF pointer (tp_btf), so its fields are plain loads, with no
+// probe-read helper call on every context switch.
 static __always_inline long task_state(struct task_struct *t)
 {
 	if (bpf_core_field_exists(t->__state))
-		return BPF_CORE_READ(t, __state);
-	return BPF_CORE_READ((struct task_struct___pre514 *)t, state);
+		return t->__state;
+	return ((struct task_struct___pre514 *)t)->state;
 }
 
 static __always_inline int enqueue(__u32 pid)

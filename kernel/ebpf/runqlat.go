@@ -22,7 +22,7 @@ type runqlat struct {
 	d      hist
 }
 
-func openRunqlat(*slog.Logger) (probe, error) {
+func openRunqlat(*slog.Logger, *Options) (probe, error) {
 	spec, err := loadRunqlat()
 	if err != nil {
 		return nil, fmt.Errorf("read object: %w", err)
@@ -64,6 +64,8 @@ func (r *runqlat) collect(emit func(string, float64), _ float64) error {
 }
 
 var runqlatNames = histNames("ebpf.runqlat.")
+
+func (r *runqlat) programs() []attached { return r.progs }
 
 func (r *runqlat) close() error {
 	err := closeAttached(r.progs)
