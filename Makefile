@@ -69,6 +69,14 @@ bench-whisper: deps
 bench-carbon: deps
 	./bench/carbon.sh
 
+# What the eBPF probes add to each system call (getpid, read; probes off and
+# on in alternating rounds), a collection round, and the probes' share of a
+# core over three 10 s intervals: about 3 minutes.
+bench-ebpf:
+	$(GO) test -run '^$$' -bench 'SyscallProbe' -benchtime 1000000x -count 5 ./kernel/ebpf
+	$(GO) test -run '^$$' -bench 'Collect$$' -count 5 ./kernel/ebpf
+	$(GO) test -run '^$$' -bench 'ProbeCPU' -benchtime 3x ./kernel/ebpf
+
 # clang and llvm-strip build kernel/ebpf's objects (bpf2go), bpftool dumps
 # vmlinux.h, and iproute2's ip makes the network namespaces of its tests:
 # from Debian's packages. The lock timeout waits out another apt.
