@@ -1,6 +1,7 @@
 package ebpf
 
 import (
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -9,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 )
 
@@ -17,7 +21,9 @@ import (
 // reads of /dev/zero, timed with the probes detached and attached in
 // alternating rounds of the same run, so that the machine's other load
 // falls on both sides alike, and timed in the thread's own CPU time
-// (threadCPU) so that it falls on neither. "sys_enter" attaches the syscall counter
+// (threadCPU) so that it falls on neither. "empty" attaches a program that
+// does nothing to the same tracepoint (the floor: the kernel's syscall
+// tracing path and the program call), "sys_enter" the syscall counter
 // alone, "all" every probe that Open loads.
 //
 // It reports ns per call off and on, the overhead in percent of the call,
@@ -45,6 +51,7 @@ func BenchmarkSyscallProbe(b *testing.B) {
 		name   string
 		attach func(b *testing.B) io.Closer
 	}{
+		{"empty", attachEmpty},
 		{"sys_enter", attachSysEnter},
 		{"all", attachAll},
 	}
@@ -90,6 +97,26 @@ func threadCPU() time.Duration {
 	var ts unix.Timespec
 	unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts)
 	return time.Duration(ts.Nano())
+}
+
+// attachEmpty attaches to raw_syscalls:sys_enter a program that returns
+// at once.
+func attachEmpty(b *testing.B) io.Closer {
+	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
+		Type:         ebpf.Tracing,
+		AttachType:   ebpf.AttachTraceRawTp,
+		AttachTo:     "sys_enter",
+		License:      "GPL",
+		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := link.AttachTracing(link.TracingOptions{Program: prog})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return closerFunc(func() error { return errors.Join(l.Close(), prog.Close()) })
 }
 
 // attachSysEnter loads and attaches the syscall counter alone.
@@ -176,6 +203,19 @@ func BenchmarkProbeCPU(b *testing.B) {
 		p.Collect(now, emit)
 		seconds += now.Sub(last).Seconds()
 		last = now
+	}
+	// Where the time went, program by program (-v shows it).
+	for _, pr := range p.probes {
+		for _, a := range pr.programs() {
+			info, err1 := a.prog.Info()
+			st, err2 := a.prog.Stats()
+			if err1 != nil || err2 != nil || st.RunCount == 0 {
+				continue
+			}
+			b.Logf("%-20s %9.0f runs/s %6.0f ns/run %6.3f %%core", info.Name,
+				float64(st.RunCount)/seconds, float64(st.Runtime.Nanoseconds())/float64(st.RunCount),
+				st.Runtime.Seconds()/seconds*100)
+		}
 	}
 	b.ReportMetric(0, "ns/op")
 	b.ReportMetric(progUs/1e6/seconds*100, "%core-programs")
