@@ -20,6 +20,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -204,6 +205,13 @@ func loadAttach(spec *ebpf.CollectionSpec, name string, shared map[string]*ebpf.
 	for n := range one.Programs {
 		if n != name {
 			delete(one.Programs, n)
+		}
+	}
+	// Only the shared maps and the loader's own (.kconfig, .rodata) are
+	// made: another program's map may be of a type this kernel lacks.
+	for n := range one.Maps {
+		if shared[n] == nil && !strings.HasPrefix(n, ".") {
+			delete(one.Maps, n)
 		}
 	}
 	if one.Programs[name] == nil {

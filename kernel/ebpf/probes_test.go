@@ -222,3 +222,26 @@ func (p *Probes) disks() []uint32 {
 	}
 	return devs
 }
+
+// Open uses task storage where the kernel has it (5.11); the hash by pid
+// that older kernels get must measure as well.
+func TestRunqlatVariants(t *testing.T) {
+	probes(t)
+	spec, err := loadRunqlat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []struct{ start, suffix string }{{"runq_ts", "_ts"}, {"runq_start", ""}} {
+		r, err := openRunqlatWith(spec, len(shared.probes[0].(*counters).percpu), v.start, v.suffix)
+		if err != nil {
+			t.Fatalf("%s: %v", v.start, err)
+		}
+		for range 20 {
+			time.Sleep(time.Millisecond) // each wakes this thread: a wait to measure
+		}
+		got := interval{}
+		r.collect(func(n string, v float64) { got[n] = v }, 1)
+		r.close()
+		need(t, got, "ebpf.runqlat.count", 1)
+	}
+}

@@ -10,8 +10,8 @@ import (
 //go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target bpfel -no-global-types runqlat runqlat.c -- -O2 -g -Wall -Werror -I./headers
 
 // runqlat is the run-queue latency histogram of runqlat.c: every program
-// is needed (a wakeup without its switch measures nothing), so one that
-// fails leaves the whole probe out.
+// of a set is needed (a wakeup without its switch measures nothing), so
+// one that fails leaves the set out.
 type runqlat struct {
 	maps   map[string]*ebpf.Map
 	hist   *ebpf.Map
@@ -27,18 +27,32 @@ func openRunqlat(*slog.Logger, *Options) (probe, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read object: %w", err)
 	}
-	maps, err := newMaps(spec, "runq_start", "runq_hist")
+	ncpu, err := ebpf.PossibleCPU()
 	if err != nil {
 		return nil, err
 	}
-	ncpu, err := ebpf.PossibleCPU()
+	// Task local storage (5.11) first; a hash by pid where it is missing.
+	r, err := openRunqlatWith(spec, ncpu, "runq_ts", "_ts")
 	if err != nil {
-		closeMaps(maps)
+		var errHash error
+		r, errHash = openRunqlatWith(spec, ncpu, "runq_start", "")
+		if errHash != nil {
+			return nil, fmt.Errorf("with task storage: %w; with a hash: %w", err, errHash)
+		}
+	}
+	return r, nil
+}
+
+// openRunqlatWith loads the programs whose names end in suffix, keeping
+// queue times in the map start.
+func openRunqlatWith(spec *ebpf.CollectionSpec, ncpu int, start, suffix string) (*runqlat, error) {
+	maps, err := newMaps(spec, start, "runq_hist")
+	if err != nil {
 		return nil, err
 	}
 	r := &runqlat{maps: maps, hist: maps["runq_hist"], percpu: make([]hist, ncpu)}
 	for _, name := range []string{"sched_wakeup", "sched_wakeup_new", "sched_switch"} {
-		a, err := loadAttach(spec, name, maps)
+		a, err := loadAttach(spec, name+suffix, maps)
 		if err != nil {
 			r.close()
 			return nil, err

@@ -16,11 +16,15 @@ import (
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	runqlatMapRunqHist        = "runq_hist"
-	runqlatMapRunqStart       = "runq_start"
-	runqlatProgSchedSwitch    = "sched_switch"
-	runqlatProgSchedWakeup    = "sched_wakeup"
-	runqlatProgSchedWakeupNew = "sched_wakeup_new"
+	runqlatMapRunqHist          = "runq_hist"
+	runqlatMapRunqStart         = "runq_start"
+	runqlatMapRunqTs            = "runq_ts"
+	runqlatProgSchedSwitch      = "sched_switch"
+	runqlatProgSchedSwitchTs    = "sched_switch_ts"
+	runqlatProgSchedWakeup      = "sched_wakeup"
+	runqlatProgSchedWakeupNew   = "sched_wakeup_new"
+	runqlatProgSchedWakeupNewTs = "sched_wakeup_new_ts"
+	runqlatProgSchedWakeupTs    = "sched_wakeup_ts"
 )
 
 // loadRunqlat returns the embedded CollectionSpec for runqlat.
@@ -65,9 +69,12 @@ type runqlatSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type runqlatProgramSpecs struct {
-	SchedSwitch    *ebpf.ProgramSpec `ebpf:"sched_switch"`
-	SchedWakeup    *ebpf.ProgramSpec `ebpf:"sched_wakeup"`
-	SchedWakeupNew *ebpf.ProgramSpec `ebpf:"sched_wakeup_new"`
+	SchedSwitch      *ebpf.ProgramSpec `ebpf:"sched_switch"`
+	SchedSwitchTs    *ebpf.ProgramSpec `ebpf:"sched_switch_ts"`
+	SchedWakeup      *ebpf.ProgramSpec `ebpf:"sched_wakeup"`
+	SchedWakeupNew   *ebpf.ProgramSpec `ebpf:"sched_wakeup_new"`
+	SchedWakeupNewTs *ebpf.ProgramSpec `ebpf:"sched_wakeup_new_ts"`
+	SchedWakeupTs    *ebpf.ProgramSpec `ebpf:"sched_wakeup_ts"`
 }
 
 // runqlatMapSpecs contains maps before they are loaded into the kernel.
@@ -76,6 +83,7 @@ type runqlatProgramSpecs struct {
 type runqlatMapSpecs struct {
 	RunqHist  *ebpf.MapSpec `ebpf:"runq_hist"`
 	RunqStart *ebpf.MapSpec `ebpf:"runq_start"`
+	RunqTs    *ebpf.MapSpec `ebpf:"runq_ts"`
 }
 
 // runqlatVariableSpecs contains global variables before they are loaded into the kernel.
@@ -106,12 +114,14 @@ func (o *runqlatObjects) Close() error {
 type runqlatMaps struct {
 	RunqHist  *ebpf.Map `ebpf:"runq_hist"`
 	RunqStart *ebpf.Map `ebpf:"runq_start"`
+	RunqTs    *ebpf.Map `ebpf:"runq_ts"`
 }
 
 func (m *runqlatMaps) Close() error {
 	return _RunqlatClose(
 		m.RunqHist,
 		m.RunqStart,
+		m.RunqTs,
 	)
 }
 
@@ -125,16 +135,22 @@ type runqlatVariables struct {
 //
 // It can be passed to loadRunqlatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type runqlatPrograms struct {
-	SchedSwitch    *ebpf.Program `ebpf:"sched_switch"`
-	SchedWakeup    *ebpf.Program `ebpf:"sched_wakeup"`
-	SchedWakeupNew *ebpf.Program `ebpf:"sched_wakeup_new"`
+	SchedSwitch      *ebpf.Program `ebpf:"sched_switch"`
+	SchedSwitchTs    *ebpf.Program `ebpf:"sched_switch_ts"`
+	SchedWakeup      *ebpf.Program `ebpf:"sched_wakeup"`
+	SchedWakeupNew   *ebpf.Program `ebpf:"sched_wakeup_new"`
+	SchedWakeupNewTs *ebpf.Program `ebpf:"sched_wakeup_new_ts"`
+	SchedWakeupTs    *ebpf.Program `ebpf:"sched_wakeup_ts"`
 }
 
 func (p *runqlatPrograms) Close() error {
 	return _RunqlatClose(
 		p.SchedSwitch,
+		p.SchedSwitchTs,
 		p.SchedWakeup,
 		p.SchedWakeupNew,
+		p.SchedWakeupNewTs,
+		p.SchedWakeupTs,
 	)
 }
 
