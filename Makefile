@@ -75,7 +75,7 @@ bench-carbon: deps
 bench-ebpf:
 	$(GO) test -run '^$$' -bench 'SyscallProbe' -benchtime 1000000x -count 5 ./kernel/ebpf
 	$(GO) test -run '^$$' -bench 'Collect$$' -count 5 ./kernel/ebpf
-	$(GO) test -run '^$$' -bench 'ProbeCPU' -benchtime 3x ./kernel/ebpf
+	$(GO) test -run '^$$' -bench 'ProbeCPU' -benchtime 3x -v ./kernel/ebpf
 
 # clang and llvm-strip build kernel/ebpf's objects (bpf2go), bpftool dumps
 # vmlinux.h, and iproute2's ip makes the network namespaces of its tests:

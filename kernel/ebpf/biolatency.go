@@ -13,7 +13,9 @@ import (
 
 //go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target bpfel -no-global-types biolatency biolatency.c -- -O2 -g -Wall -Werror -I./headers
 
-// biolatency is the per-disk block I/O latency of biolatency.c.
+// biolatency is the per-disk block I/O latency of biolatency.c: from a
+// request's start in the block layer to its completion, queueing in the
+// I/O scheduler included.
 type biolatency struct {
 	maps  map[string]*ebpf.Map
 	hist  *ebpf.Map
@@ -35,12 +37,12 @@ func openBiolatency(*slog.Logger, *Options) (probe, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read object: %w", err)
 	}
-	maps, err := newMaps(spec, "bio_start", "bio_hist")
+	maps, err := newMaps(spec, "bio_hist")
 	if err != nil {
 		return nil, err
 	}
 	b := &biolatency{maps: maps, hist: maps["bio_hist"], disks: make(map[uint32]*disk)}
-	for _, name := range []string{"block_rq_issue", "block_rq_complete"} {
+	for _, name := range []string{"block_rq_complete"} {
 		a, err := loadAttach(spec, name, maps)
 		if err != nil {
 			b.close()

@@ -17,9 +17,7 @@ import (
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	biolatencyMapBioHist          = "bio_hist"
-	biolatencyMapBioStart         = "bio_start"
 	biolatencyProgBlockRqComplete = "block_rq_complete"
-	biolatencyProgBlockRqIssue    = "block_rq_issue"
 )
 
 // loadBiolatency returns the embedded CollectionSpec for biolatency.
@@ -65,15 +63,13 @@ type biolatencySpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type biolatencyProgramSpecs struct {
 	BlockRqComplete *ebpf.ProgramSpec `ebpf:"block_rq_complete"`
-	BlockRqIssue    *ebpf.ProgramSpec `ebpf:"block_rq_issue"`
 }
 
 // biolatencyMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type biolatencyMapSpecs struct {
-	BioHist  *ebpf.MapSpec `ebpf:"bio_hist"`
-	BioStart *ebpf.MapSpec `ebpf:"bio_start"`
+	BioHist *ebpf.MapSpec `ebpf:"bio_hist"`
 }
 
 // biolatencyVariableSpecs contains global variables before they are loaded into the kernel.
@@ -102,14 +98,12 @@ func (o *biolatencyObjects) Close() error {
 //
 // It can be passed to loadBiolatencyObjects or ebpf.CollectionSpec.LoadAndAssign.
 type biolatencyMaps struct {
-	BioHist  *ebpf.Map `ebpf:"bio_hist"`
-	BioStart *ebpf.Map `ebpf:"bio_start"`
+	BioHist *ebpf.Map `ebpf:"bio_hist"`
 }
 
 func (m *biolatencyMaps) Close() error {
 	return _BiolatencyClose(
 		m.BioHist,
-		m.BioStart,
 	)
 }
 
@@ -124,13 +118,11 @@ type biolatencyVariables struct {
 // It can be passed to loadBiolatencyObjects or ebpf.CollectionSpec.LoadAndAssign.
 type biolatencyPrograms struct {
 	BlockRqComplete *ebpf.Program `ebpf:"block_rq_complete"`
-	BlockRqIssue    *ebpf.Program `ebpf:"block_rq_issue"`
 }
 
 func (p *biolatencyPrograms) Close() error {
 	return _BiolatencyClose(
 		p.BlockRqComplete,
-		p.BlockRqIssue,
 	)
 }
 

@@ -151,7 +151,7 @@ func (p *Probes) Name() string { return "ebpf" }
 //	ebpf.proc.fork, ebpf.proc.exec, ebpf.proc.exit  processes (not threads)
 //	ebpf.oom.kills                              tasks picked by the OOM killer
 //	ebpf.runqlat.{count,p50,p90,p99,max}        run-queue waits; latency in µs
-//	ebpf.biolatency.<disk>.{count,p50,p90,p99,max}  block I/O, issue to completion; µs
+//	ebpf.biolatency.<disk>.{count,p50,p90,p99,max}  block I/O, queue and device; µs
 //	ebpf.self.collect_us                        what this Collect cost, in µs
 //	ebpf.self.prog_us                           CPU time in the programs, µs (Options.Stats)
 //
