@@ -1,10 +1,13 @@
 package ebpf
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,6 +21,11 @@ var inCI = os.Getenv("CI") == "true"
 func TestMain(m *testing.M) {
 	if os.Getenv(oomChildEnv) != "" {
 		oomChild()
+		return
+	}
+	if os.Getenv(openChildEnv) != "" {
+		_, err := Open(nil)
+		fmt.Println(err)
 		return
 	}
 	code := m.Run()
@@ -243,5 +251,47 @@ func TestRunqlatVariants(t *testing.T) {
 		r.collect(func(n string, v float64) { got[n] = v }, 1)
 		r.close()
 		need(t, got, "ebpf.runqlat.count", 1)
+	}
+}
+
+// openChildEnv makes the test binary, started again by TestOpenNotRoot,
+// print what Open returns.
+const openChildEnv = "STATBOX_EBPF_OPEN_CHILD"
+
+// Without root Open says so, rather than passing on the kernel's EPERM.
+func TestOpenNotRoot(t *testing.T) {
+	probes(t)
+	// The test binary sits in go's private build directory: a copy that
+	// nobody may run.
+	// A directory of its own under the temporary one, world-readable;
+	// t.TempDir's are private.
+	dir, err := os.MkdirTemp("", "statbox-ebpf-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "ebpf.test")
+	data, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-test.run=^$")
+	cmd.Env = append(os.Environ(), openChildEnv+"=1")
+	cmd.Dir = dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if !strings.Contains(string(out), "eBPF unavailable: not root") {
+		t.Errorf("Open as nobody: %s", out)
 	}
 }
