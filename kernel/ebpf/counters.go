@@ -73,8 +73,7 @@ func openCounters(log *slog.Logger, o *Options) (probe, error) {
 		}
 		a, err := loadAttach(spec, cp.prog, maps)
 		if err != nil {
-			log.Warn("ebpf: probe left out", "probe", cp.prog, "metric", cp.metric, "reason", err)
-			errs = append(errs, err)
+			errs = append(errs, fmt.Errorf("%s: %w", cp.metric, err))
 			continue
 		}
 		c.progs = append(c.progs, a)
@@ -85,7 +84,10 @@ func openCounters(log *slog.Logger, o *Options) (probe, error) {
 		if len(errs) == 0 {
 			return nil, nil // every counter left out by Options
 		}
-		return nil, errors.Join(errs...)
+		return nil, errors.Join(errs...) // Open logs it
+	}
+	for _, err := range errs {
+		log.Warn("ebpf: counter left out", "reason", err)
 	}
 	return c, nil
 }

@@ -110,10 +110,12 @@ func explain(err error) error {
 		return nil
 	case errors.Is(err, unix.EPERM), errors.Is(err, unix.EACCES):
 		return fmt.Errorf("%w (not permitted: not root, lockdown, or an LSM forbids bpf)", err)
+	case errors.Is(err, ebpf.ErrNotSupported), errors.Is(err, unix.EOPNOTSUPP):
+		return fmt.Errorf("%w (this kernel lacks the tracepoint or the program type)", err)
 	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ESRCH):
-		return fmt.Errorf("%w (this kernel's BTF has no such tracepoint or field)", err)
-	case errors.Is(err, unix.EINVAL), errors.Is(err, ebpf.ErrNotSupported), errors.Is(err, unix.EOPNOTSUPP):
-		return fmt.Errorf("%w (kernel too old for this program type)", err)
+		return fmt.Errorf("%w (not in this kernel's BTF: a tracepoint or field it lacks)", err)
+	case errors.Is(err, unix.EINVAL):
+		return fmt.Errorf("%w (the kernel refused it, most likely too old for it)", err)
 	}
 	return err
 }

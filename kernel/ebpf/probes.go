@@ -155,8 +155,11 @@ func (p *Probes) Name() string { return "ebpf" }
 //	ebpf.self.collect_us                        what this Collect cost, in µs
 //	ebpf.self.prog_us                           CPU time in the programs, µs (Options.Stats)
 //
-// Percentiles are estimated from log2 histograms (see summarize); they
-// are left out for an interval that saw nothing.
+// Latencies come from log2 histograms of microseconds kept in the kernel
+// (bucket i holds [2^i, 2^(i+1)) µs): a percentile is interpolated
+// linearly inside the bucket that holds its rank, so it is right within
+// that bucket's factor of two, and max is the upper bound of the highest
+// bucket with a value. They are left out for an interval that saw nothing.
 func (p *Probes) Collect(now time.Time, emit func(name string, value float64)) error {
 	start := time.Now()
 	seconds := now.Sub(p.last).Seconds()
