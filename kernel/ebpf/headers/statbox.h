@@ -1,6 +1,12 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* Shared by statbox's eBPF programs: the includes every program needs and
- * the log2 histogram that biolatency and runqlat fill. */
+ * the log2 histogram that biolatency and runqlat fill.
+ *
+ * Beside it: vmlinux.h, dumped by `make ebpf-vmlinux` (bpftool btf dump
+ * file /sys/kernel/btf/vmlinux format c) from a 6.18 kernel; CO-RE
+ * relocates its types on every other. bpf_*.h are libbpf's, copied from
+ * Debian 12's libbpf-dev (1.1, LGPL-2.1 OR BSD-2-Clause) so that every
+ * machine builds against the same ones and generated.sum covers them. */
 #ifndef STATBOX_H
 #define STATBOX_H
 
