@@ -33,7 +33,7 @@ type ingest struct {
 func (in *ingest) start(cfg Config, c *cache.Cache, logf func(msg string, args ...any)) error {
 	if enabled(cfg.Carbon) {
 		t, err := listen.ListenTCP(cfg.Carbon, listen.TCPOptions{}, func() listen.Session {
-			return &carbonSession{s: carbon.NewStream(carbon.NewParser(c, &in.carbonStats))}
+			return &carbonSession{s: carbon.NewStream(carbon.NewParser(c.NewBatch(), &in.carbonStats))}
 		})
 		if err != nil {
 			return fmt.Errorf("carbon tcp %s: %w", cfg.Carbon, err)
@@ -42,7 +42,7 @@ func (in *ingest) start(cfg Config, c *cache.Cache, logf func(msg string, args .
 		in.listeners = append(in.listeners, t)
 		// UDP on the port TCP got, so that ":0" in tests gives one port for both.
 		u, err := listen.ListenUDP(t.Addr().String(), listen.UDPOptions{}, func(int) listen.PacketHandler {
-			return carbon.NewParser(c, &in.carbonStats)
+			return carbon.NewParser(c.NewBatch(), &in.carbonStats)
 		})
 		if err != nil {
 			return fmt.Errorf("carbon udp %s: %w", t.Addr(), err)
