@@ -85,7 +85,7 @@ func (c *cpuCollector) Collect(now time.Time, emit kernel.Emit) error {
 		// A CPU that was offline last round starts afresh: its counters
 		// did not move while it was away, and a change over several
 		// intervals divided by one would be a spike.
-		fresh := st.round != c.round-1
+		fresh := st.round == 0 || st.round != c.round-1
 		st.round = c.round
 		for j := 0; j < len(cpuFields) && j+1 < len(f); j++ {
 			v, ok := parseUint(f[j+1])

@@ -109,7 +109,7 @@ func (c *iostatCollector) Collect(now time.Time, emit kernel.Emit) error {
 			st = newDiskState(string(name))
 			c.devs[string(name)] = st
 		}
-		fresh := st.round != c.round-1
+		fresh := st.round == 0 || st.round != c.round-1
 		st.round = c.round
 		if !st.wanted {
 			continue

@@ -89,7 +89,7 @@ func (c *networkCollector) Collect(now time.Time, emit kernel.Emit) error {
 			st = newIfState(string(name))
 			c.ifs[string(name)] = st
 		}
-		fresh := st.round != c.round-1
+		fresh := st.round == 0 || st.round != c.round-1
 		st.round = c.round
 		for i := range v {
 			var rate float64
