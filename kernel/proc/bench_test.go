@@ -32,6 +32,7 @@ func BenchmarkRound(b *testing.B) {
 	perRound := float64(cpu) / float64(b.N)
 	b.ReportMetric(perRound, "cpu-ns/op")
 	b.ReportMetric(100*perRound/float64(10*time.Second), "%core@10s")
+	b.ReportMetric(float64(s.Stats().Points)/float64(b.N+1), "samples/op")
 	if s.Stats().Points == 0 || sink == 0 {
 		b.Fatal("no samples")
 	}
