@@ -21,7 +21,7 @@ func extraCollectors(log *slog.Logger) []kernel.Collector {
 // statbox.<host>.collect.
 func (d *daemon) startCollect(cfg Config) error {
 	d.collectCounts = new(proc.Counts)
-	cs := proc.Collectors(proc.Options{Interval: cfg.CollectInterval, Counts: d.collectCounts, Log: d.log})
+	cs := proc.Collectors(proc.Options{Interval: cfg.CollectInterval, Counts: d.collectCounts})
 	cs = append(cs, extraCollectors(d.log)...)
 	st, err := kernel.Start(kernel.Options{
 		Interval: cfg.CollectInterval, Store: d.cache.Store, Collectors: cs,

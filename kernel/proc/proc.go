@@ -1,7 +1,6 @@
 package proc
 
 import (
-	"log/slog"
 	"path/filepath"
 	"time"
 
@@ -26,7 +25,6 @@ type Options struct {
 	// StatfsTimeout bounds a network file system's statfs, which blocks
 	// while its server is away; 0 is a second.
 	StatfsTimeout time.Duration
-	Log           *slog.Logger
 }
 
 func (o Options) withDefaults() Options {
@@ -50,9 +48,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.StatfsTimeout <= 0 {
 		o.StatfsTimeout = time.Second
-	}
-	if o.Log == nil {
-		o.Log = slog.New(slog.DiscardHandler)
 	}
 	return o
 }
