@@ -23,7 +23,7 @@ type cpuCollector struct {
 	path  string
 	buf   []byte
 	f     [][]byte
-	cpus  []cpuState // [0] is the total, [n+1] is cpuN
+	cpus  []*cpuState // [0] is the total, [n+1] is cpuN
 	round uint64
 }
 
@@ -34,16 +34,21 @@ type cpuState struct {
 	round uint64 // the round it was last read in
 }
 
+// maxCPUs bounds the CPU numbers believed: Linux's NR_CPUS is at most 8192.
+const maxCPUs = 1 << 13
+
 func newCPU(o Options) *cpuCollector { return &cpuCollector{o: o, path: o.proc("stat")} }
 
 func (c *cpuCollector) Name() string { return "cpu" }
 
 func (c *cpuCollector) state(i int, name []byte) *cpuState {
 	for len(c.cpus) <= i {
-		c.cpus = append(c.cpus, cpuState{})
+		c.cpus = append(c.cpus, nil)
 	}
-	st := &c.cpus[i]
-	if st.names[0] == "" {
+	st := c.cpus[i]
+	if st == nil {
+		st = &cpuState{}
+		c.cpus[i] = st
 		seg := "total"
 		if i > 0 {
 			seg = string(name)
@@ -74,7 +79,7 @@ func (c *cpuCollector) Collect(now time.Time, emit kernel.Emit) error {
 		idx := 0
 		if len(f[0]) > 3 {
 			n, ok := parseUint(f[0][3:])
-			if !ok || n > 1<<16 {
+			if !ok || n >= maxCPUs {
 				bad++
 				continue
 			}

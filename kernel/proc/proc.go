@@ -23,7 +23,8 @@ type Options struct {
 	// Statfs is statfs(2); tests give their own.
 	Statfs func(path string, st *unix.Statfs_t) error
 	// StatfsTimeout bounds a network file system's statfs, which blocks
-	// while its server is away; 0 is a second.
+	// while its server is away; 0 is a second, or a quarter of the
+	// interval if that is shorter, so that the round still ends in time.
 	StatfsTimeout time.Duration
 }
 
@@ -47,7 +48,7 @@ func (o Options) withDefaults() Options {
 		o.Statfs = unix.Statfs
 	}
 	if o.StatfsTimeout <= 0 {
-		o.StatfsTimeout = time.Second
+		o.StatfsTimeout = min(time.Second, o.Interval/4)
 	}
 	return o
 }
