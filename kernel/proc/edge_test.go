@@ -374,3 +374,22 @@ func pick(m map[string]float64, prefix string) map[string]float64 {
 }
 
 func u(v uint64) string { return strconv.FormatUint(v, 10) }
+
+// TestParseDecimal: loads are parsed as strtod parses them, so that the
+// normalized load rounds as Diamond's did.
+func TestParseDecimal(t *testing.T) {
+	for _, s := range []string{"5.69", "0.72", "12.50", "0", "1234.5678"} {
+		want, _ := strconv.ParseFloat(s, 64)
+		if got, ok := parseDecimal([]byte(s)); !ok || got != want {
+			t.Errorf("parseDecimal(%q) = %v, %v; want %v", s, got, ok, want)
+		}
+	}
+	for _, s := range []string{"", "-1", "1e5", "x", "1.2.3x"} {
+		if _, ok := parseDecimal([]byte(s)); ok {
+			t.Errorf("parseDecimal(%q) ok", s)
+		}
+	}
+	if got := round(5.69/2, 2); got != 2.85 {
+		t.Errorf("5.69/2 rounds to %v, want 2.85", got)
+	}
+}

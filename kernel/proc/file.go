@@ -3,6 +3,7 @@ package proc
 import (
 	"errors"
 	"fmt"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -95,26 +96,18 @@ func parseUint(b []byte) (uint64, bool) {
 }
 
 // parseDecimal parses digits with an optional fraction ("0.72"), as
-// /proc/loadavg prints them.
+// /proc/loadavg prints them, correctly rounded as glibc's strtod gives
+// Diamond's os.getloadavg(): a sum of whole and fraction parts is not, and
+// 5.69/2 would then print as 2.84 instead of 2.85.
 func parseDecimal(b []byte) (float64, bool) {
-	i := 0
-	for i < len(b) && b[i] != '.' {
-		i++
-	}
-	whole, ok := parseUint(b[:i])
-	if !ok {
+	if len(b) == 0 || len(b) > 32 {
 		return 0, false
 	}
-	v := float64(whole)
-	if i < len(b) {
-		frac := b[i+1:]
-		f, ok := parseUint(frac)
-		if !ok || len(frac) > 18 {
+	for _, c := range b {
+		if (c < '0' || c > '9') && c != '.' {
 			return 0, false
 		}
-		v += float64(f) / pow10[len(frac)]
 	}
-	return v, true
+	v, err := strconv.ParseFloat(string(b), 64)
+	return v, err == nil
 }
-
-var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18}
