@@ -2,6 +2,7 @@ package proc
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -67,7 +68,7 @@ func (c *diskspaceCollector) Collect(now time.Time, emit kernel.Emit) error {
 	c.round++
 	clear(c.seen)
 	var labels map[string]string // read once a mount is reported
-	bad, failed, hung := 0, 0, 0
+	bad, skipped := 0, 0
 	var firstErr error
 	for rest := buf; len(rest) > 0; {
 		var line []byte
@@ -94,9 +95,9 @@ func (c *diskspaceCollector) Collect(now time.Time, emit kernel.Emit) error {
 			len(mountPoint) == 0 || mountPoint[0] != '/' {
 			continue
 		}
-		maj, min, ok := bytes.Cut(f[2], []byte(":"))
-		ma, ok1 := parseUint(maj)
-		mi, ok2 := parseUint(min)
+		major, minor, ok := bytes.Cut(f[2], []byte(":"))
+		ma, ok1 := parseUint(major)
+		mi, ok2 := parseUint(minor)
 		if !ok || !ok1 || !ok2 {
 			bad++
 			continue
@@ -126,11 +127,7 @@ func (c *diskspaceCollector) Collect(now time.Time, emit kernel.Emit) error {
 			err = c.o.Statfs(path, &sfs)
 		}
 		if err != nil {
-			if err == errHung {
-				hung++
-			} else {
-				failed++
-			}
+			skipped++
 			if firstErr == nil {
 				firstErr = fmt.Errorf("statfs %s: %w", path, err)
 			}
@@ -148,7 +145,7 @@ func (c *diskspaceCollector) Collect(now time.Time, emit kernel.Emit) error {
 	}
 	switch {
 	case firstErr != nil:
-		return fmt.Errorf("%d mounts skipped: %w", failed+hung, firstErr)
+		return fmt.Errorf("%d mounts skipped: %w", skipped, firstErr)
 	case bad > 0:
 		return fmt.Errorf("%s: %s lines malformed, skipped", c.path, plural(bad))
 	}
@@ -177,7 +174,7 @@ func publishStatfs(st *mountState, s *unix.Statfs_t, emit kernel.Emit) {
 }
 
 // errHung is a statfs given up on.
-var errHung = fmt.Errorf("no answer within the timeout (network file system away?)")
+var errHung = errors.New("no answer within the timeout (network file system away?)")
 
 // statfsBounded runs statfs in a goroutine and waits for it at most
 // StatfsTimeout: a hard NFS mount whose server is gone blocks statfs for

@@ -34,7 +34,7 @@ func collect(t *testing.T, c kernel.Collector, now time.Time) (map[string]float6
 
 // writeTree writes files (path relative to dir: contents) under dir,
 // replacing what a previous round wrote.
-func writeTree(t *testing.T, dir string, files map[string]string) {
+func writeTree(t testing.TB, dir string, files map[string]string) {
 	t.Helper()
 	for name, body := range files {
 		p := filepath.Join(dir, name)
