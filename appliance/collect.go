@@ -8,9 +8,18 @@ import (
 )
 
 // extraCollectors are the collectors beyond /proc's, appended to them each
-// start. This is where the eBPF probes of kernel/ebpf join: an ebpf.Open
+// start. This is where the eBPF probes of kernel/ebpf join; an ebpf.Open
 // that fails (no BTF, no CAP_BPF, an old kernel) is logged and left out,
-// so that the /proc collectors go on alone.
+// so that the /proc collectors go on alone:
+//
+//	c, err := ebpf.Open(log)
+//	if err != nil {
+//		log.Warn("eBPF collection off, the /proc collectors go on alone", "err", err)
+//		return nil
+//	}
+//	return []kernel.Collector{c}
+//
+// The stage closes a collector that is an io.Closer when it stops.
 func extraCollectors(log *slog.Logger) []kernel.Collector {
 	return nil
 }

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"runtime"
@@ -115,9 +116,20 @@ func Start(opts Options) (*Stage, error) {
 }
 
 // Stop ends the rounds: a round in progress finishes (its points are
-// stored), then Stop returns. Call it before the store closes.
+// stored), then every collector that is an io.Closer (eBPF probes to
+// detach) is closed, and Stop returns. Call it before the store closes.
 func (s *Stage) Stop() {
-	s.stopOnce.Do(func() { close(s.stop) })
+	s.stopOnce.Do(func() {
+		close(s.stop)
+		<-s.done
+		for _, c := range s.opts.Collectors {
+			if cl, ok := c.(io.Closer); ok {
+				if err := cl.Close(); err != nil {
+					s.opts.Log.Warn("collector close failed", "collector", c.Name(), "err", err)
+				}
+			}
+		}
+	})
 	<-s.done
 }
 

@@ -142,7 +142,8 @@ func TestStartStop(t *testing.T) {
 		emit("slow", 1)
 		return nil
 	}}
-	s, err := Start(Options{Interval: 10 * time.Millisecond, Host: "h", Store: rec.store, Collectors: []Collector{slow}})
+	closer := &closing{collectorFunc: collectorFunc{"closer", func(time.Time, Emit) error { return nil }}}
+	s, err := Start(Options{Interval: 10 * time.Millisecond, Host: "h", Store: rec.store, Collectors: []Collector{slow, closer}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,11 +161,22 @@ func TestStartStop(t *testing.T) {
 		t.Errorf("the round in progress at Stop stored %v", got)
 	}
 	s.Stop() // twice is fine
+	if closer.closed != 1 {
+		t.Errorf("collector closed %d times, want once", closer.closed)
+	}
 
 	if _, err := Start(Options{Interval: 0, Store: rec.store}); err == nil {
 		t.Error("Start with a zero interval: no error")
 	}
 }
+
+// closing is a collector with probes to detach: Stop closes it.
+type closing struct {
+	collectorFunc
+	closed int
+}
+
+func (c *closing) Close() error { c.closed++; return nil }
 
 type collectorFunc struct {
 	name string
