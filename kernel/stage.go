@@ -67,6 +67,7 @@ type Stage struct {
 	rounds, stored, errors, skipped atomic.Uint64
 	lastCPU                         atomic.Int64
 
+	started  bool // by Start, so Stop has a goroutine to wait for
 	stop     chan struct{}
 	done     chan struct{}
 	stopOnce sync.Once
@@ -111,6 +112,7 @@ func Start(opts Options) (*Stage, error) {
 		return nil, fmt.Errorf("collection needs a Store")
 	}
 	s := New(opts)
+	s.started = true
 	go s.run()
 	return s, nil
 }
@@ -121,7 +123,9 @@ func Start(opts Options) (*Stage, error) {
 func (s *Stage) Stop() {
 	s.stopOnce.Do(func() {
 		close(s.stop)
-		<-s.done
+		if s.started {
+			<-s.done
+		}
 		for _, c := range s.opts.Collectors {
 			if cl, ok := c.(io.Closer); ok {
 				if err := cl.Close(); err != nil {
@@ -130,7 +134,6 @@ func (s *Stage) Stop() {
 			}
 		}
 	})
-	<-s.done
 }
 
 // Stats returns the stage's counters.

@@ -94,6 +94,7 @@ func TestRoundStoresUnderServersHost(t *testing.T) {
 	if st.Rounds != 1 || st.Points != 2 || st.Skipped != 1 || st.Errors != 0 {
 		t.Errorf("stats %+v", st)
 	}
+	s.Stop() // a stage never started stops at once
 }
 
 // TestErrorsLoggedOnce: a collector failing the same way every round is
