@@ -28,7 +28,8 @@ type Options struct {
 	// SelfPrefix, when not empty (e.g. "statbox.vm."), is where the stage
 	// writes what each round cost: see Stage.
 	SelfPrefix string
-	Log        *slog.Logger
+	// Log gets each collector's errors, once for each new one.
+	Log *slog.Logger
 }
 
 // Stats are a stage's counters since Start.
