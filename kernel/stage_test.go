@@ -148,7 +148,11 @@ func TestStartStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	<-started
+	select {
+	case <-started:
+	case <-time.After(time.Minute): // not a timing assertion: a stage that never runs
+		t.Fatal("no round within a minute of a 10 ms interval")
+	}
 	stopped := make(chan struct{})
 	go func() { s.Stop(); close(stopped) }()
 	select {
@@ -157,7 +161,11 @@ func TestStartStop(t *testing.T) {
 	case <-time.After(20 * time.Millisecond):
 	}
 	close(release)
-	<-stopped
+	select {
+	case <-stopped:
+	case <-time.After(time.Minute):
+		t.Fatal("Stop did not return after the round ended")
+	}
 	if got := rec.byName(); len(got) != 1 {
 		t.Errorf("the round in progress at Stop stored %v", got)
 	}
