@@ -96,6 +96,7 @@ func (c *cpuCollector) Collect(now time.Time, emit kernel.Emit) error {
 			v, ok := parseUint(f[j+1])
 			if !ok {
 				bad++
+				st.seen[j] = false // its next change would span two rounds
 				continue
 			}
 			if fresh || !st.seen[j] {
