@@ -60,6 +60,7 @@ func (c *vmstatCollector) Collect(now time.Time, emit kernel.Emit) error {
 		v, ok := parseUint(c.f[1])
 		if !ok {
 			bad++
+			c.seen[i] = false // its next change would span two rounds
 			continue
 		}
 		if !c.seen[i] {
