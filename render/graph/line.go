@@ -571,6 +571,9 @@ func (g *lineGraph) dataLimits(data []*drawSeries) (lo, hi float64) {
 	if math.IsInf(lo, 1) {
 		return 0, 1
 	}
+	// Keep the span finite: values near ±MaxFloat64 would overflow it.
+	const big = math.MaxFloat64 / 8
+	lo, hi = math.Max(lo, -big), math.Min(hi, big)
 	if lo > 0 && g.p.DrawNullAsZero && missing {
 		lo = 0
 	}
@@ -589,6 +592,7 @@ func (g *lineGraph) dataLimits(data []*drawSeries) (lo, hi float64) {
 	if hi < 0 && g.p.DrawNullAsZero && missing {
 		hi = 0
 	}
+	hi = math.Min(hi, big)
 	return lo, hi
 }
 

@@ -252,13 +252,14 @@ func (r *raster) fillPath(p *path, c color.NRGBA, exclusive bool) {
 	cw := r.clipR.Dx()
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		row := m.Pix[(y-b.Min.Y)*m.Stride:]
-		cov := r.covered[(y-r.clipR.Min.Y)*cw-r.clipR.Min.X:]
+		cov := r.covered[(y-r.clipR.Min.Y)*cw:]
 		for x := b.Min.X; x < b.Max.X; x++ {
-			a := uint32(row[x-b.Min.X]) * uint32(255-cov[x]) / 255
+			ci := x - r.clipR.Min.X
+			a := uint32(row[x-b.Min.X]) * uint32(255-cov[ci]) / 255
 			if a == 0 {
 				continue
 			}
-			cov[x] += uint8(a)
+			cov[ci] += uint8(a)
 			blend(r.img, x, y, c, a)
 		}
 	}
