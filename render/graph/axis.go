@@ -62,6 +62,19 @@ type axis struct {
 	span                 float64
 	values               []float64
 	labels               []string
+	lo, hi               float64 // the values' range, or bottom to top without values
+}
+
+// setRange fixes the range coord maps onto the drawing area: the labelled
+// values' when there are any (graphite-web's getYCoord), else bottom to top.
+func (a *axis) setRange() {
+	a.lo, a.hi = a.bottom, a.top
+	for i, x := range a.values {
+		if i == 0 {
+			a.lo, a.hi = x, x
+		}
+		a.lo, a.hi = math.Min(a.lo, x), math.Max(a.hi, x)
+	}
 }
 
 func newAxis(min, max float64, unitSystem string, logBase float64) *axis {
@@ -304,13 +317,7 @@ func makeLabel(value, step, span float64, system string) string {
 // coord maps a value to a y pixel between top and bottom (pixel rows);
 // ok is false where a log scale has no place for it.
 func (a *axis) coord(v, ymin, ymax float64) (float64, bool) {
-	lo, hi := a.bottom, a.top
-	if len(a.values) > 0 {
-		lo, hi = a.values[0], a.values[len(a.values)-1]
-		for _, x := range a.values {
-			lo, hi = math.Min(lo, x), math.Max(hi, x)
-		}
-	}
+	lo, hi := a.lo, a.hi
 	rel, rng := v-lo, hi-lo
 	if a.logBase > 0 {
 		if v <= 0 {

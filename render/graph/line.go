@@ -499,6 +499,24 @@ func consolidate(dst, vals []float64, per int, fn string) []float64 {
 	if per <= 1 {
 		return append(dst, vals...)
 	}
+	if fn == "" || fn == "average" || fn == "avg" {
+		// the common case, without the general loop's switches
+		for i := 0; i < len(vals); i += per {
+			n, sum := 0, 0.0
+			for _, v := range vals[i:min(i+per, len(vals))] {
+				if v == v { // not NaN
+					sum += v
+					n++
+				}
+			}
+			if n == 0 {
+				dst = append(dst, math.NaN())
+			} else {
+				dst = append(dst, sum/float64(n))
+			}
+		}
+		return dst
+	}
 	for i := 0; i < len(vals); i += per {
 		chunk := vals[i:min(i+per, len(vals))]
 		n := 0
@@ -620,6 +638,7 @@ func (g *lineGraph) setupAxis(data []*drawSeries, yMin, yMax, yLimit, yStep *flo
 		return nil, err
 	}
 	a.makeLabels()
+	a.setRange()
 	return a, nil
 }
 
@@ -640,6 +659,7 @@ func (g *lineGraph) setupYAxes(hideAxes, hideYAxis bool, side string) error {
 		}
 		if hideAxes {
 			g.ax.values, g.ax.labels, g.labelW = nil, nil, 0
+			g.ax.setRange()
 			return nil
 		}
 		g.labelW = g.maxLabelWidth(g.ax)
