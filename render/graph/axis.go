@@ -417,7 +417,9 @@ func firstTick(start time.Time, unit, step float64) (time.Time, time.Duration) {
 	if d <= 0 {
 		d = time.Second
 	}
-	for t.Before(start) {
+	// t is less than a day before start; the bound only guards against
+	// calendar arithmetic at the edges of time.Time's range
+	for i := 0; t.Before(start) && i < 1_000_000; i++ {
 		t = t.Add(d)
 	}
 	return t, d

@@ -51,3 +51,17 @@ func BenchmarkRenderStacked1000(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRenderLarge draws the same series on a 2000×1000 image, where
+// a long line's bounding box would be most of the image.
+func BenchmarkRenderLarge(b *testing.B) {
+	ss := bigSeries(1000)
+	p := DefaultParams()
+	p.Width, p.Height = 2000, 1000
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := Render(io.Discard, "png", ss, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

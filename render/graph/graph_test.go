@@ -341,6 +341,18 @@ func TestSVG(t *testing.T) {
 	if !strings.Contains(all, "|1024.0 Ki |1536.0 Ki |") {
 		t.Errorf("binary labels: %q", all)
 	}
+	// control characters and bad UTF-8 in names must not break the XML
+	buf.Reset()
+	p.Title = "nul\x00 bad\xff"
+	if err := Render(&buf, "svg", []Series{constant("x\x01<y>", 5, 1)}, p); err != nil {
+		t.Fatal(err)
+	}
+	svgTexts(t, buf.Bytes())
+	buf.Reset()
+	p.Title = "a<b>&c"
+	if err := Render(&buf, "svg", []Series{a, b}, p); err != nil {
+		t.Fatal(err)
+	}
 	// an hour over about 300 pixels: labels every 20 minutes, as
 	// graphite-web chooses
 	if !strings.HasSuffix(all, "|22:20|22:40|23:00") {

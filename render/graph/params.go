@@ -16,8 +16,9 @@ import (
 // parameters. Start from DefaultParams or ParseParams: in a zero Params the
 // margin, minor grid lines and template colours are off.
 type Params struct {
-	// From and Until bound the time axis (unix seconds); when Until <= From
-	// the span of the series is used.
+	// From and Until are the request's time range (unix seconds). Like
+	// graphite-web, Render lays the time axis out from the series' own
+	// start and end, which the fetch has already bounded by them.
 	From, Until int64
 	// Width and Height in pixels (330×250 by default).
 	Width, Height int

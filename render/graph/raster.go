@@ -177,7 +177,7 @@ func (r *raster) strokePath(p *path, lw, dash float64, c color.NRGBA) {
 	r.begin()
 	p.sub(func(pts []float64) {
 		if dash > 0 {
-			r.dashed(pts, lw, dash)
+			r.dashed(pts, lw, dash, c)
 			return
 		}
 		for k := 2; k < len(pts); k += 2 {
@@ -185,15 +185,29 @@ func (r *raster) strokePath(p *path, lw, dash float64, c color.NRGBA) {
 			if lw > 1.5 && k+3 < len(pts) {
 				r.join(pts[k-2], pts[k-1], pts[k], pts[k+1], pts[k+2], pts[k+3], lw)
 			}
+			r.flushSome(c)
 		}
 	})
 	r.paint(c, r.clipR)
 }
 
+// strokeBatch is how many polygons a stroke collects before painting them.
+// A long line's bounding box is most of the drawing area; short runs of it
+// have small ones, and the rasterizer's cost follows the box's area.
+const strokeBatch = 64
+
+// flushSome paints what a stroke collected once there is a batch of it.
+func (r *raster) flushSome(c color.NRGBA) {
+	if len(r.starts) >= strokeBatch {
+		r.paint(c, r.clipR)
+		r.begin()
+	}
+}
+
 // dashed adds the "on" pieces of a polyline dashed with equal dashes and
 // gaps of length dash, starting one pixel into the pattern as graphite-web
 // asks cairo to.
-func (r *raster) dashed(pts []float64, lw, dash float64) {
+func (r *raster) dashed(pts []float64, lw, dash float64, c color.NRGBA) {
 	pos := 1.0 // distance into the current dash period of 2*dash
 	for k := 2; k < len(pts); k += 2 {
 		x0, y0, x1, y1 := pts[k-2], pts[k-1], pts[k], pts[k+1]
@@ -218,6 +232,7 @@ func (r *raster) dashed(pts []float64, lw, dash float64) {
 			e := math.Min(l, t+left)
 			if on {
 				r.segment(x0+(x1-x0)*t/l, y0+(y1-y0)*t/l, x0+(x1-x0)*e/l, y0+(y1-y0)*e/l, lw)
+				r.flushSome(c)
 			}
 			pos += e - t
 			t = e
