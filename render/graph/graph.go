@@ -70,6 +70,9 @@ func Render(w io.Writer, format string, series []Series, p Params) error {
 	if err := g.draw(); err != nil {
 		return err
 	}
+	if s, ok := c.(*svgDoc); ok {
+		s.meta = g.svgMetadata()
+	}
 	return c.encode(w)
 }
 

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"image"
@@ -340,6 +341,26 @@ func TestSVG(t *testing.T) {
 	// steps of 512 Ki: graphite-web names values by the step's prefix
 	if !strings.Contains(all, "|1024.0 Ki |1536.0 Ki |") {
 		t.Errorf("binary labels: %q", all)
+	}
+	// graphite-web's metadata for scripts
+	doc := buf.String()
+	i, j := strings.Index(doc, "metadata = "), strings.Index(doc, "\n  ]]>")
+	if i < 0 || j < i {
+		t.Fatalf("no metadata in\n%s", doc)
+	}
+	var meta struct {
+		X      struct{ Start, End int64 }
+		Y      struct{ Labels []string }
+		Series []struct {
+			Name string
+			Data []*float64
+		}
+	}
+	if err := json.Unmarshal([]byte(doc[i+len("metadata = "):j]), &meta); err != nil {
+		t.Fatal(err)
+	}
+	if meta.X.Start != t0 || len(meta.Y.Labels) == 0 || len(meta.Series) != 2 || meta.Series[0].Name != "dup" || len(meta.Series[0].Data) != 60 {
+		t.Errorf("metadata %+v", meta)
 	}
 	// control characters and bad UTF-8 in names must not break the XML
 	buf.Reset()

@@ -14,6 +14,7 @@ type drawSeries struct {
 	*Series
 	vals            []float64 // consolidated (and stacked) values
 	color           color.NRGBA
+	colorName       string
 	lineWidth, dash float64
 	alpha           float64 // 0: opaque
 	stacked         bool    // filled, under graphite-web's "stacked" option
@@ -141,6 +142,7 @@ func newLineGraph(c canvas, series []Series, p *Params) (*lineGraph, error) {
 		if d.color, err = parseColor(cs); err != nil {
 			return nil, err
 		}
+		d.colorName = cs
 	}
 	return g, nil
 }

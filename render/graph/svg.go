@@ -19,6 +19,7 @@ type svgDoc struct {
 	inClip  bool
 	maskN   int // masks made by exclusive fills
 	num     []byte
+	meta    []byte // graphite-web's metadata JSON, or nil
 }
 
 func newSVG(w, h int) *svgDoc {
@@ -243,7 +244,13 @@ func (s *svgDoc) encode(w io.Writer) error {
 	if s.inGroup {
 		s.b.WriteString("</g>\n")
 	}
-	s.b.WriteString("</g>\n</svg>\n")
+	s.b.WriteString("</g>\n")
+	if s.meta != nil {
+		s.b.WriteString("<script>\n  <![CDATA[\n    metadata = ")
+		s.b.Write(s.meta)
+		s.b.WriteString("\n  ]]>\n</script>\n")
+	}
+	s.b.WriteString("</svg>\n")
 	_, err := w.Write(s.b.Bytes())
 	return err
 }
