@@ -538,3 +538,13 @@ func TestParseParams(t *testing.T) {
 		}
 	}
 }
+
+func TestUnquotePlus(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain": "plain", "a+b": "a b", "50%": "50%", "a%2Bb": "a+b", "%zz%4": "%zz%4", "%e2%82%ac": "€", "x%": "x%",
+	} {
+		if got := unquotePlus(in); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
+}

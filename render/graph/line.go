@@ -136,7 +136,7 @@ func newLineGraph(c canvas, series []Series, p *Params) (*lineGraph, error) {
 			}
 		}
 		if cs == "" {
-			cs = colors[next%len(colors)]
+			cs = unquotePlus(colors[next%len(colors)])
 			next++
 		}
 		if d.color, err = parseColor(cs); err != nil {
@@ -177,9 +177,13 @@ func (g *lineGraph) draw() error {
 	hideLegend, hideGrid, hideAxes := p.HideLegend, p.HideGrid, p.HideAxes
 	hideXAxis, hideYAxis := p.HideXAxis, p.HideYAxis
 	yAxisSide, title, vtitle := strings.ToLower(p.YAxisSide), p.Title, p.VTitle
-	if !p.LegendSet {
+	if !p.LegendSet && !p.HideLegend {
 		hideLegend = len(g.data) > LegendMaxItems
 	}
+	// graphite-web unquotes titles and names once more after the query
+	// string was decoded: "+" is a space there, "%2B" a plus.
+	title, vtitle = unquotePlus(title), unquotePlus(vtitle)
+	vtitleRight := unquotePlus(p.VTitleRight)
 	if p.GraphOnly {
 		hideLegend, hideGrid, hideAxes = true, true, true
 		hideXAxis, hideYAxis = false, false
@@ -239,10 +243,10 @@ func (g *lineGraph) draw() error {
 		}
 		g.area.xmin = x + g.margin + tf.height
 	}
-	if g.secondY && p.VTitleRight != "" {
+	if g.secondY && vtitleRight != "" {
 		g.c.group("vtitleRight")
 		x := g.area.xmax - tf.height
-		for _, line := range strings.Split(p.VTitleRight, "\n") {
+		for _, line := range strings.Split(vtitleRight, "\n") {
 			g.drawText(line, x, g.height/2, tf, "center", "baseline", 90)
 			x -= tf.height
 		}
@@ -363,16 +367,17 @@ func (g *lineGraph) legend() {
 		if d.Name == "" {
 			continue
 		}
+		name := unquotePlus(d.Name)
 		if g.p.HideNullFromLegend && allNull(d.Values) {
 			continue
 		}
 		if g.p.UniqueLegend {
-			if seen[d.Name] {
+			if seen[name] {
 				continue
 			}
-			seen[d.Name] = true
+			seen[name] = true
 		}
-		elems = append(elems, elem{d.Name, d.color, d.right})
+		elems = append(elems, elem{name, d.color, d.right})
 	}
 	if len(elems) == 0 {
 		return
@@ -778,4 +783,42 @@ func (g *lineGraph) grid(start, end time.Time, xc xAxisConfig, xScale float64) {
 	g.c.lines(vertical(xc.majorUnit, xc.majorStep), 0.33, g.major)
 	g.c.lines([]float64{g.area.xmax, bottom, g.area.xmax, top, g.area.xmin, bottom, g.area.xmin, top}, 0.5, g.major)
 	g.segs = major
+}
+
+// unquotePlus decodes as Python's urllib.parse.unquote_plus: "+" is a space
+// and %XX a byte, and a "%" without two hex digits stays as it is.
+func unquotePlus(s string) string {
+	if !strings.ContainsAny(s, "+%") {
+		return s
+	}
+	unhex := func(c byte) (byte, bool) {
+		switch {
+		case '0' <= c && c <= '9':
+			return c - '0', true
+		case 'a' <= c && c <= 'f':
+			return c - 'a' + 10, true
+		case 'A' <= c && c <= 'F':
+			return c - 'A' + 10, true
+		}
+		return 0, false
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '+':
+			b = append(b, ' ')
+		case c == '%' && i+2 < len(s):
+			hi, ok1 := unhex(s[i+1])
+			lo, ok2 := unhex(s[i+2])
+			if ok1 && ok2 {
+				b = append(b, hi<<4|lo)
+				i += 2
+			} else {
+				b = append(b, c)
+			}
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b)
 }

@@ -25,6 +25,9 @@ type Params struct {
 	// Margin around the drawing, in pixels (10).
 	Margin int
 
+	// Title, VTitle and VTitleRight may hold several lines. Like
+	// graphite-web, Render unquotes them (and legend names and ColorList)
+	// once more: "+" becomes a space and %XX a byte.
 	Title, VTitle, VTitleRight string
 
 	// YMin, YMax, YLimit and YStep fix the left (or only) y-axis; nil lets
@@ -75,8 +78,9 @@ type Params struct {
 	FontSize             float64 // 10
 	FontBold, FontItalic bool
 
-	// HideLegend hides the legend. Without LegendSet (hideLegend given) the
-	// legend hides itself when there are more than LegendMaxItems series.
+	// HideLegend hides the legend. Otherwise the legend hides itself when
+	// there are more than LegendMaxItems series, unless LegendSet says that
+	// hideLegend=false was asked for.
 	HideLegend, LegendSet                    bool
 	HideAxes, HideXAxis, HideYAxis, HideGrid bool
 	GraphOnly, DrawNullAsZero, UniqueLegend  bool
