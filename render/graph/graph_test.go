@@ -531,7 +531,7 @@ func TestParseParams(t *testing.T) {
 			t.Errorf("%q: %v %+v", c.query, err, p)
 		}
 	}
-	for _, bad := range []string{"width=-5", "width=100000", "yMin=abc", "areaMode=x", "lineMode=y", "yDivisors=0", "yStep=-1", "width=20000&height=20000", "fontSize=1e9"} {
+	for _, bad := range []string{"width=-5", "width=100000", "yMin=abc", "areaMode=x", "lineMode=y", "yDivisors=0", "yStep=-1", "width=20000&height=20000", "fontSize=1e9", "bgcolor=nope", "colorList=red,,blue", "fgcolor=%23ff00"} {
 		q, _ := url.ParseQuery(bad)
 		if _, err := ParseParams(q); err == nil {
 			t.Errorf("%q: no error", bad)
@@ -545,6 +545,25 @@ func TestUnquotePlus(t *testing.T) {
 	} {
 		if got := unquotePlus(in); got != want {
 			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestConcurrent renders from several goroutines: the fonts are shared,
+// the faces and canvases are not.
+func TestConcurrent(t *testing.T) {
+	done := make(chan error)
+	for i := 0; i < 4; i++ {
+		go func() {
+			p := DefaultParams()
+			p.Title = "concurrent"
+			err := Render(io.Discard, []string{"png", "svg"}[i%2], []Series{constant("a", 100, float64(i))}, p)
+			done <- err
+		}()
+	}
+	for i := 0; i < 4; i++ {
+		if err := <-done; err != nil {
+			t.Error(err)
 		}
 	}
 }

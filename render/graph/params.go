@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -323,6 +324,16 @@ func ParseParams(q url.Values) (Params, error) {
 	}
 	if err := p.check(); err != nil {
 		errs = append(errs, err.Error())
+	}
+	// Colours are checked here too, so that a request is refused before
+	// any series is fetched for it.
+	for i, c := range append(slices.Clip(p.ColorList), p.BgColor, p.FgColor, p.MajorGridLineColor, p.MinorGridLineColor, p.LeftColor, p.RightColor) {
+		if c == "" && i >= len(p.ColorList) {
+			continue // not given
+		}
+		if _, err := parseColor(unquotePlus(c)); err != nil {
+			errs = append(errs, strings.TrimPrefix(err.Error(), "graph: "))
+		}
 	}
 	if len(errs) > 0 {
 		return p, fmt.Errorf("graph: %s", strings.Join(errs, "; "))
