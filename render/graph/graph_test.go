@@ -102,6 +102,12 @@ func TestLinePixels(t *testing.T) {
 			[][2]int{{50, 75}}, [][2]int{{50, 50}, {50, 25}}},
 		{"value above yMax is clipped", constant("a", 10, 500), nil,
 			nil, [][2]int{{50, 50}, {50, 99}}},
+		{"far below yMin: the visible part still slopes right", func() Series {
+			s := constant("a", 3, 50)
+			s.Values[2] = -1e300
+			return s
+		}(), nil,
+			[][2]int{{20, 50}}, [][2]int{{20, 5}, {75, 20}, {75, 50}}},
 		{"null leaves a gap", gap, nil,
 			[][2]int{{20, 50}, {80, 50}}, [][2]int{{60, 50}}},
 		{"drawNullAsZero drops to zero", gap, func(p *Params) { p.DrawNullAsZero = true; p.YMin = ptr(-100) },
