@@ -119,6 +119,12 @@ func (r *raster) paint(c color.NRGBA, clip image.Rectangle) {
 }
 
 func (r *raster) fillRect(x, y, w, h float64, c color.NRGBA) {
+	if x == math.Trunc(x) && y == math.Trunc(y) && w == math.Trunc(w) && h == math.Trunc(h) {
+		// whole pixels, such as the background: no edges to anti-alias
+		rr := image.Rect(int(x), int(y), int(x+w), int(y+h)).Intersect(r.img.Bounds())
+		draw.Draw(r.img, rr, image.NewUniform(c), image.Point{}, draw.Over)
+		return
+	}
 	r.begin()
 	r.polygon(x, y, x+w, y, x+w, y+h, x, y+h)
 	r.paint(c, r.img.Bounds())
@@ -136,11 +142,13 @@ func (r *raster) strokeRect(x, y, w, h, lw float64, c color.NRGBA) {
 }
 
 func (r *raster) lines(segs []float64, lw float64, c color.NRGBA) {
-	r.begin()
+	// one at a time: grid lines together span the whole drawing area,
+	// each alone only its own row or column
 	for i := 0; i+3 < len(segs); i += 4 {
+		r.begin()
 		r.segment(segs[i], segs[i+1], segs[i+2], segs[i+3], lw)
+		r.paint(c, r.img.Bounds())
 	}
-	r.paint(c, r.img.Bounds())
 }
 
 // segment adds a line from (x0,y0) to (x1,y1) lw wide with butt ends.
