@@ -32,9 +32,11 @@ type Series struct {
 	Consolidate string
 }
 
-// Limits on what one graph may cost. A request asks for its width and height;
-// these bound the pixel buffers (4 bytes a pixel for the image, 4 more for
-// the rasterizer's coverage) to about 64 MiB.
+// Limits on what one graph may cost. A request asks for its width and
+// height; these bound a PNG's pixel buffers to about 80 MiB: 4 bytes a pixel
+// for the image, at most 4 for the rasterizer's coverage, 2 for the masks of
+// filled areas. An SVG holds no pixels; its size follows the points drawn,
+// at most one per pixel of width per series once consolidated.
 const (
 	// MaxSide is the largest width or height drawn.
 	MaxSide = 16384
@@ -49,7 +51,15 @@ var (
 )
 
 // Render draws series as graphite-web's line graph in format "png" or "svg"
-// and writes the image to w.
+// and writes the image to w. Nothing is written when it fails: a bad size,
+// format or colour, a series without a positive step, or a y-axis
+// graphite-web cannot draw either (yMin above yMax, a log scale over values
+// at or below zero). No series, or none with a time span, draws "No Data"
+// as graphite-web does.
+//
+// Colours default to graphite-web 1.1's built-in template: white
+// background, black text, rose major and grey minor grid lines
+// (template=classic is the black one of older releases).
 func Render(w io.Writer, format string, series []Series, p Params) error {
 	if p.Width <= 0 || p.Height <= 0 || p.Width > MaxSide || p.Height > MaxSide || p.Width*p.Height > MaxPixels {
 		return fmt.Errorf("%w: got %dx%d", ErrSize, p.Width, p.Height)
