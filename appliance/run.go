@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"statbox/hotpath/listen"
+	"statbox/kernel"
+	"statbox/kernel/proc"
 	"statbox/render"
 	"statbox/storage/cache"
 	"statbox/storage/schema"
@@ -73,6 +75,8 @@ type daemon struct {
 	ingest             ingest
 	self               *selfReporter
 	stopSelf, selfDone chan struct{}
+	collect            *kernel.Stage
+	collectCounts      *proc.Counts
 	http               *http.Server
 	httpL              net.Listener
 	ready              atomic.Bool
@@ -104,6 +108,12 @@ func start(cfg Config, log *slog.Logger) (*daemon, error) {
 		d.stop()
 		return nil, err
 	}
+	if cfg.Collect {
+		if err := d.startCollect(cfg); err != nil {
+			d.stop()
+			return nil, fmt.Errorf("collection: %w", err)
+		}
+	}
 	if cfg.SelfInterval > 0 {
 		d.startSelf(cfg.SelfInterval)
 	}
@@ -111,7 +121,7 @@ func start(cfg Config, log *slog.Logger) (*daemon, error) {
 	for _, s := range []struct {
 		flag string
 		on   bool
-	}{{"--statsd " + cfg.Statsd, enabled(cfg.Statsd)}, {"--admin " + cfg.Admin, enabled(cfg.Admin)}, {"--collect", cfg.Collect}} {
+	}{{"--statsd " + cfg.Statsd, enabled(cfg.Statsd)}, {"--admin " + cfg.Admin, enabled(cfg.Admin)}} {
 		if s.on {
 			log.Warn("not built yet, ignored", "flag", s.flag)
 		}
@@ -163,6 +173,7 @@ func (d *daemon) stop() error {
 	if len(d.ingest.listeners) > 0 {
 		d.log.Info("listeners stopped", "carbon_points", d.ingest.carbonStats.Points.Load(), "pickle_points", d.ingest.pickleStats.Points.Load())
 	}
+	d.stopCollect()
 	if d.stopSelf != nil {
 		close(d.stopSelf)
 		<-d.selfDone
@@ -250,6 +261,7 @@ func (d *daemon) startSelf(every time.Duration) {
 			r.gauge(l.name+".open", func() uint64 { return uint64(t.Stats().Open.Load()) })
 		}
 	}
+	d.collectSelf(r)
 	d.self = r
 	d.stopSelf, d.selfDone = make(chan struct{}), make(chan struct{})
 	r.start(time.Now())
