@@ -26,10 +26,14 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
+
+	"statbox/kernel"
 )
 
 // Probes is the set of eBPF programs that could be loaded and attached on
-// this machine. Collect and Close are not safe for concurrent use.
+// this machine. It is a kernel.Collector, and an io.Closer for the stage
+// to detach it when it stops. Collect and Close are not safe for
+// concurrent use.
 type Probes struct {
 	log    *slog.Logger
 	probes []probe
@@ -160,7 +164,7 @@ func (p *Probes) Name() string { return "ebpf" }
 // linearly inside the bucket that holds its rank, so it is right within
 // that bucket's factor of two, and max is the upper bound of the highest
 // bucket with a value. They are left out for an interval that saw nothing.
-func (p *Probes) Collect(now time.Time, emit func(name string, value float64)) error {
+func (p *Probes) Collect(now time.Time, emit kernel.Emit) error {
 	start := time.Now()
 	seconds := now.Sub(p.last).Seconds()
 	p.last = now

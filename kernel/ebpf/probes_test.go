@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -13,6 +14,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"statbox/kernel"
+)
+
+// The collection stage runs it, and closes it when it stops.
+var (
+	_ kernel.Collector = (*Probes)(nil)
+	_ io.Closer        = (*Probes)(nil)
 )
 
 // With CI=true a test fails where it would skip: CI is set up to run them.
