@@ -53,7 +53,7 @@ func openBiolatency(*slog.Logger, *Options) (probe, error) {
 	return b, nil
 }
 
-func (b *biolatency) collect(emit func(string, float64), _ float64) error {
+func (b *biolatency) collect(emit func(string, float64), _, _ float64) error {
 	it := b.hist.Iterate()
 	for it.Next(&b.key, &b.cur) {
 		d := b.disks[b.key]
@@ -71,6 +71,10 @@ func (b *biolatency) collect(emit func(string, float64), _ float64) error {
 }
 
 func (b *biolatency) programs() []attached { return b.progs }
+
+func (b *biolatency) sampled() []*attached { return nil }
+
+func (b *biolatency) opening() {}
 
 func (b *biolatency) close() error {
 	err := closeAttached(b.progs)

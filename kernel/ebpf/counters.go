@@ -49,6 +49,9 @@ type counters struct {
 	percpu []counterBlock
 	sum    counterBlock
 	prev   counterBlock
+	// sysEnter is the syscall counter's program, which Options.Window
+	// attaches for a part of each interval only.
+	sysEnter *ebpf.Program
 }
 
 func openCounters(log *slog.Logger, o *Options) (probe, error) {
@@ -78,6 +81,9 @@ func openCounters(log *slog.Logger, o *Options) (probe, error) {
 		}
 		c.progs = append(c.progs, a)
 		c.on[slot] = true
+		if slot == cSyscalls {
+			c.sysEnter = a.prog
+		}
 	}
 	if len(c.progs) == 0 {
 		c.close()
@@ -105,7 +111,7 @@ func (c *counters) read() error {
 	return nil
 }
 
-func (c *counters) collect(emit func(string, float64), seconds float64) error {
+func (c *counters) collect(emit func(string, float64), _, sampled float64) error {
 	if err := c.read(); err != nil {
 		return err
 	}
@@ -115,10 +121,12 @@ func (c *counters) collect(emit func(string, float64), seconds float64) error {
 		}
 		v := float64(c.sum[s] - c.prev[s])
 		if s == cSyscalls {
-			if seconds <= 0 {
+			// Over the time sys_enter was attached: all the
+			// interval, or Options.Window of it.
+			if sampled <= 0 {
 				continue
 			}
-			v /= seconds
+			v /= sampled
 		}
 		emit(counterPrograms[s].metric, v)
 	}
@@ -127,6 +135,17 @@ func (c *counters) collect(emit func(string, float64), seconds float64) error {
 }
 
 func (c *counters) programs() []attached { return c.progs }
+
+func (c *counters) opening() {}
+
+func (c *counters) sampled() []*attached {
+	for i := range c.progs {
+		if c.progs[i].prog == c.sysEnter {
+			return []*attached{&c.progs[i]}
+		}
+	}
+	return nil
+}
 
 func (c *counters) close() error {
 	err := closeAttached(c.progs)

@@ -41,6 +41,7 @@ type Probes struct {
 
 	stats    io.Closer // kernel's run-time accounting, while Options.Stats holds it on
 	progTime time.Duration
+	window   *window // nil unless Options.Window
 }
 
 // Options choose what OpenWith loads; the zero value loads everything.
@@ -56,16 +57,26 @@ type Options struct {
 	// then emits ebpf.self.prog_us. The accounting itself costs two clock
 	// reads a program run, so it is off unless asked for.
 	Stats bool
+	// Window, when not zero, attaches the syscall counter and runqlat for
+	// only the last Window of each collect interval: a 1 s window in a
+	// 10 s interval costs a tenth. ebpf.syscalls.per_second is then the
+	// rate in the window and ebpf.runqlat the waits in it, a sample of
+	// the interval. The other probes count all the time.
+	Window time.Duration
 }
 
 func (o *Options) without(probe string) bool { return slices.Contains(o.Without, probe) }
 
 // probe is one object's programs and the maps Go reads them through.
 type probe interface {
-	// collect emits what the probe saw in an interval of the given
-	// length in seconds.
-	collect(emit func(name string, value float64), seconds float64) error
+	// collect emits what the probe saw in an interval: seconds long, of
+	// which its sampled programs were attached for sampled seconds.
+	collect(emit func(name string, value float64), seconds, sampled float64) error
 	programs() []attached
+	// sampled are the programs Options.Window attaches for a part of
+	// each interval only; opening is called before it attaches them.
+	sampled() []*attached
+	opening()
 	close() error
 }
 
@@ -117,6 +128,9 @@ func OpenWith(log *slog.Logger, o Options) (*Probes, error) {
 		}
 		return nil, fmt.Errorf("no eBPF probe could load: %w", errors.Join(errs...))
 	}
+	if o.Window > 0 {
+		p.window = newWindow(o.Window, p.probes, p.last)
+	}
 	if o.Stats {
 		st, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
 		if err != nil {
@@ -166,13 +180,23 @@ func (p *Probes) Name() string { return "ebpf" }
 // bucket with a value. They are left out for an interval that saw nothing.
 func (p *Probes) Collect(now time.Time, emit kernel.Emit) error {
 	start := time.Now()
-	seconds := now.Sub(p.last).Seconds()
+	interval := now.Sub(p.last)
 	p.last = now
 	var errs []error
-	for _, pr := range p.probes {
-		if err := pr.collect(emit, seconds); err != nil {
+	sampled := interval
+	if p.window != nil {
+		var err error
+		if sampled, err = p.window.end(now); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	for _, pr := range p.probes {
+		if err := pr.collect(emit, interval.Seconds(), sampled.Seconds()); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if p.window != nil {
+		p.window.schedule(interval)
 	}
 	if p.stats != nil {
 		t := p.programTime()
@@ -185,6 +209,9 @@ func (p *Probes) Collect(now time.Time, emit kernel.Emit) error {
 
 // Close detaches every program and frees its maps.
 func (p *Probes) Close() error {
+	if p.window != nil {
+		p.window.close()
+	}
 	var errs []error
 	for _, pr := range p.probes {
 		errs = append(errs, pr.close())
@@ -266,7 +293,10 @@ func closeMaps(maps map[string]*ebpf.Map) {
 func closeAttached(as []attached) error {
 	var errs []error
 	for _, a := range as {
-		errs = append(errs, a.link.Close(), a.prog.Close())
+		if a.link != nil { // nil: detached by Options.Window
+			errs = append(errs, a.link.Close())
+		}
+		errs = append(errs, a.prog.Close())
 	}
 	return errors.Join(errs...)
 }

@@ -257,7 +257,7 @@ func TestRunqlatVariants(t *testing.T) {
 			time.Sleep(time.Millisecond) // each wakes this thread: a wait to measure
 		}
 		got := interval{}
-		r.collect(func(n string, v float64) { got[n] = v }, 1)
+		r.collect(func(n string, v float64) { got[n] = v }, 1, 1)
 		r.close()
 		need(t, got, "ebpf.runqlat.count", 1)
 	}
@@ -302,5 +302,46 @@ func TestOpenNotRoot(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "eBPF unavailable: not root") {
 		t.Errorf("Open as nobody: %s", out)
+	}
+}
+
+// Options.Window detaches the syscall counter and runqlat after each
+// Collect and attaches them again Window before the next is due; the
+// syscall rate is taken over the window.
+func TestWindow(t *testing.T) {
+	probes(t)
+	p, err := OpenWith(nil, Options{Without: []string{"tcp", "proc", "oom", "biolatency"}, Window: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	// An interval of 400 ms: the next window opens 300 ms after this
+	// Collect, so right after it the programs are off.
+	time.Sleep(400 * time.Millisecond)
+	p.Collect(time.Now(), func(string, float64) {})
+	if p.window.isOn() {
+		t.Fatal("programs attached right after Collect")
+	}
+	for deadline := time.Now().Add(5 * time.Second); !p.window.isOn(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("window never opened")
+		}
+	}
+	const n = 100_000
+	for range n {
+		syscall.Getpid()
+	}
+	got := interval{}
+	end := time.Now()
+	p.Collect(end, func(name string, v float64) { got[name] = v })
+	p.window.mu.Lock()
+	window := end.Sub(p.window.from).Seconds()
+	p.window.mu.Unlock()
+	if calls := got["ebpf.syscalls.per_second"] * window; calls < n {
+		t.Errorf("counted %.0f system calls in the %.3fs window, want at least %d", calls, window, n)
+	}
+	need(t, got, "ebpf.runqlat.count", 1)
+	if p.window.isOn() {
+		t.Error("programs still attached after Collect")
 	}
 }

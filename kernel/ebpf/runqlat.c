@@ -34,6 +34,25 @@ struct {
 	__type(value, struct runq_hist);
 } runq_hist SEC(".maps");
 
+// Queue times before this (CLOCK_MONOTONIC ns, bpf_ktime_get_ns's clock)
+// are stale: Go sets it when Options.Window attaches the programs again,
+// so a task queued before they were detached is not counted as waiting
+// all that time.
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} runq_since SEC(".maps");
+
+static __always_inline int stale(__u64 ts)
+{
+	__u32 zero = 0;
+	__u64 *since = bpf_map_lookup_elem(&runq_since, &zero);
+
+	return since && ts < *since;
+}
+
 // task_struct.state became __state in 5.14; the flavour lets CO-RE find
 // whichever the running kernel has.
 struct task_struct___pre514 {
@@ -90,6 +109,8 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_s
 	if (!tsp)
 		return 0;
 	delta = bpf_ktime_get_ns() - *tsp;
+	if (stale(*tsp))
+		delta = -1;
 	bpf_map_delete_elem(&runq_start, &pid);
 	if (delta < 0)
 		return 0;
@@ -152,6 +173,8 @@ int BPF_PROG(sched_switch_ts, bool preempt, struct task_struct *prev, struct tas
 	if (!tsp || !*tsp)
 		return 0;
 	delta = bpf_ktime_get_ns() - *tsp;
+	if (stale(*tsp))
+		delta = -1;
 	*tsp = 0; // measured: a later switch to it without a wakeup is not a wait
 	if (delta < 0)
 		return 0;

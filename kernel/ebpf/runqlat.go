@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
 )
 
 //go:generate go run github.com/cilium/ebpf/cmd/bpf2go -target bpfel -no-global-types runqlat runqlat.c -- -O2 -g -Wall -Werror -I./headers
@@ -46,7 +47,7 @@ func openRunqlat(*slog.Logger, *Options) (probe, error) {
 // openRunqlatWith loads the programs whose names end in suffix, keeping
 // queue times in the map start.
 func openRunqlatWith(spec *ebpf.CollectionSpec, ncpu int, start, suffix string) (*runqlat, error) {
-	maps, err := newMaps(spec, start, "runq_hist")
+	maps, err := newMaps(spec, start, "runq_hist", "runq_since")
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +63,7 @@ func openRunqlatWith(spec *ebpf.CollectionSpec, ncpu int, start, suffix string) 
 	return r, nil
 }
 
-func (r *runqlat) collect(emit func(string, float64), _ float64) error {
+func (r *runqlat) collect(emit func(string, float64), _, _ float64) error {
 	if err := r.hist.Lookup(uint32(0), r.percpu); err != nil {
 		return fmt.Errorf("read runqlat: %w", err)
 	}
@@ -80,6 +81,23 @@ func (r *runqlat) collect(emit func(string, float64), _ float64) error {
 var runqlatNames = histNames("ebpf.runqlat.")
 
 func (r *runqlat) programs() []attached { return r.progs }
+
+// opening marks the queue times taken before now stale, as Options.Window
+// attaches the programs again after a time without them.
+func (r *runqlat) opening() {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) == nil {
+		r.maps["runq_since"].Put(uint32(0), uint64(ts.Nano()))
+	}
+}
+
+func (r *runqlat) sampled() []*attached {
+	as := make([]*attached, len(r.progs))
+	for i := range r.progs {
+		as[i] = &r.progs[i]
+	}
+	return as
+}
 
 func (r *runqlat) close() error {
 	err := closeAttached(r.progs)

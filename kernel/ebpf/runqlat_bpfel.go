@@ -17,6 +17,7 @@ import (
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	runqlatMapRunqHist          = "runq_hist"
+	runqlatMapRunqSince         = "runq_since"
 	runqlatMapRunqStart         = "runq_start"
 	runqlatMapRunqTs            = "runq_ts"
 	runqlatProgSchedSwitch      = "sched_switch"
@@ -82,6 +83,7 @@ type runqlatProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type runqlatMapSpecs struct {
 	RunqHist  *ebpf.MapSpec `ebpf:"runq_hist"`
+	RunqSince *ebpf.MapSpec `ebpf:"runq_since"`
 	RunqStart *ebpf.MapSpec `ebpf:"runq_start"`
 	RunqTs    *ebpf.MapSpec `ebpf:"runq_ts"`
 }
@@ -113,6 +115,7 @@ func (o *runqlatObjects) Close() error {
 // It can be passed to loadRunqlatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type runqlatMaps struct {
 	RunqHist  *ebpf.Map `ebpf:"runq_hist"`
+	RunqSince *ebpf.Map `ebpf:"runq_since"`
 	RunqStart *ebpf.Map `ebpf:"runq_start"`
 	RunqTs    *ebpf.Map `ebpf:"runq_ts"`
 }
@@ -120,6 +123,7 @@ type runqlatMaps struct {
 func (m *runqlatMaps) Close() error {
 	return _RunqlatClose(
 		m.RunqHist,
+		m.RunqSince,
 		m.RunqStart,
 		m.RunqTs,
 	)
