@@ -11,7 +11,9 @@
 //
 // Every value is per interval: counts since the previous Collect (since
 // Open for the first), rates per second over that interval, and latency
-// histograms of that interval only, in microseconds.
+// histograms of that interval only, in microseconds. With Options.Window
+// the syscall rate and the run-queue histogram are those of the last
+// Window of the interval, where the probes that cost most are attached.
 package ebpf
 
 import (
