@@ -1,0 +1,369 @@
+// Package index holds every metric name of the whisper tree in memory: a trie
+// of the dotted names for graphite globs (find, expand, index.json) and an
+// inverted index of the tagged series for seriesByTag and the tags API.
+//
+// It is built by one walk of DATA/whisper at start plus a replay of the
+// tagged-series log (DATA/tags/series.log, see FORMAT.md), and kept current
+// by Add, which the write path calls for each file it creates. Requests never
+// walk the directory tree.
+package index
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"statbox/storage/layout"
+)
+
+var errTooManyVariants = fmt.Errorf("pattern expands to more than %d brace variants", maxVariants)
+
+// ErrPattern is wrapped by the errors of Find for a pattern it refuses.
+var ErrPattern = errors.New("bad pattern")
+
+// maxPatternNodes bounds the dots of a pattern: no tree is deeper, and the
+// matcher's work grows with it.
+const maxPatternNodes = 256
+
+// Index is the in-memory index of a whisper tree. It is safe for concurrent
+// use: one writer (Add) at a time with any number of readers.
+type Index struct {
+	mu     sync.RWMutex
+	root   node
+	leaves int
+	tags   tagIndex
+
+	logMu sync.Mutex
+	log   *seriesLog // nil for an index that persists nothing
+}
+
+// node is one dot-separated level of the name trie. A node may be a leaf (a
+// whisper file) and a branch (a directory with children) at once, as
+// "a.b" and "a.b.c" both being metrics make "a.b".
+type node struct {
+	name     string
+	children []*node // sorted by name
+	leaf     bool
+}
+
+// child returns the child named name, or nil.
+func (n *node) child(name string) *node {
+	i, ok := slices.BinarySearchFunc(n.children, name, func(c *node, s string) int { return strings.Compare(c.name, s) })
+	if !ok {
+		return nil
+	}
+	return n.children[i]
+}
+
+// add returns the child named name, creating it if needed. Children arrive
+// mostly in order during the start walk, so appending is tried first.
+func (n *node) add(name string) *node {
+	if k := len(n.children); k == 0 || n.children[k-1].name < name {
+		c := &node{name: name}
+		n.children = append(n.children, c)
+		return c
+	}
+	i, ok := slices.BinarySearchFunc(n.children, name, func(c *node, s string) int { return strings.Compare(c.name, s) })
+	if ok {
+		return n.children[i]
+	}
+	c := &node{name: name}
+	n.children = slices.Insert(n.children, i, c)
+	return c
+}
+
+// New returns an empty index that persists nothing: for tests and tools.
+func New() *Index {
+	return &Index{tags: newTagIndex()}
+}
+
+// Open builds the index of the data directory data: every *.wsp file under
+// data/whisper by its path, and every tagged series recorded in
+// data/tags/series.log, which it opens for appending. A torn last line of the
+// log (a crash mid-write) is cut off; other unreadable lines are skipped.
+func Open(data string) (*Index, error) {
+	x := New()
+	root := filepath.Join(data, "whisper")
+	var names []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if path == root && errors.Is(err, fs.ErrNotExist) {
+				return filepath.SkipAll
+			}
+			return err
+		}
+		if d.IsDir() {
+			// graphite-web's finder skips hidden entries; so does the index.
+			if path != root && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		base := d.Name()
+		if !strings.HasSuffix(base, ".wsp") || strings.HasPrefix(base, ".") || !d.Type().IsRegular() {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, path)
+		names = append(names, strings.ReplaceAll(strings.TrimSuffix(rel, ".wsp"), string(filepath.Separator), "."))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("index %s: %w", root, err)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		x.addPath(n)
+	}
+	log, tagged, err := openSeriesLog(filepath.Join(data, "tags"))
+	if err != nil {
+		return nil, err
+	}
+	x.log = log
+	for _, s := range tagged {
+		x.tags.add(s)
+	}
+	return x, nil
+}
+
+// Close closes the tagged-series log.
+func (x *Index) Close() error {
+	x.logMu.Lock()
+	defer x.logMu.Unlock()
+	if x.log == nil {
+		return nil
+	}
+	err := x.log.close()
+	x.log = nil
+	return err
+}
+
+// Add records that the metric name now has a whisper file: the daemon calls
+// it from the cache's OnCreate. A tagged name (normalised, "a.b;k=v") is
+// entered in the tag index, persisted in the series log, and its file's
+// place in the tree ("_tagged.<h0>.<h1>.<hash>") in the trie, where
+// graphite-web's tree walk sees it too. Adding a known name does nothing.
+func (x *Index) Add(name string) {
+	if strings.IndexByte(name, ';') < 0 {
+		x.mu.Lock()
+		x.addPath(name)
+		x.mu.Unlock()
+		return
+	}
+	if x.AddTagged(name) == nil {
+		p := layout.AppendPath(nil, []byte(name))
+		x.mu.Lock()
+		x.addPath(strings.ReplaceAll(strings.TrimSuffix(string(p), ".wsp"), "/", "."))
+		x.mu.Unlock()
+	}
+}
+
+// AddTagged enters a tagged series (normalised, as carbon and the tags API
+// give it) in the tag index without a file: graphite-web's POST
+// /tags/tagSeries. A new series is appended to the series log before it is
+// visible; the error is the log's.
+func (x *Index) AddTagged(name string) error {
+	x.mu.RLock()
+	_, known := x.tags.ids[name]
+	x.mu.RUnlock()
+	if known {
+		return nil
+	}
+	x.logMu.Lock()
+	defer x.logMu.Unlock()
+	x.mu.RLock()
+	_, known = x.tags.ids[name]
+	x.mu.RUnlock()
+	if known {
+		return nil
+	}
+	if x.log != nil {
+		if err := x.log.append(name); err != nil {
+			return err
+		}
+	}
+	x.mu.Lock()
+	x.tags.add(name)
+	x.mu.Unlock()
+	return nil
+}
+
+// addPath enters a plain dotted name in the trie; x.mu is held for writing.
+func (x *Index) addPath(name string) {
+	n := &x.root
+	for seg := range strings.SplitSeq(name, ".") {
+		if seg == "" {
+			return // not a name a file can have
+		}
+		n = n.add(seg)
+	}
+	if !n.leaf {
+		n.leaf = true
+		x.leaves++
+	}
+}
+
+// Len is the number of leaf names (whisper files) in the trie.
+func (x *Index) Len() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.leaves
+}
+
+// Node is one match of Find: a metric path that is a leaf (has a whisper
+// file), a branch (has children), or both.
+type Node struct {
+	Path   string
+	Leaf   bool
+	Branch bool
+}
+
+// Name is the last node of the path, graphite-web's node.name.
+func (n Node) Name() string {
+	return n.Path[strings.LastIndexByte(n.Path, '.')+1:]
+}
+
+// Find returns the paths matching a graphite pattern, sorted: each node of
+// the pattern (between dots) is a literal name or a glob with *, ?, [a-z],
+// [!a] and {a,b}, matched against one level of the tree only, as graphite-web's
+// standard finder does. Backslashes are dropped first, as graphite-web does.
+// Hidden names (a node starting with '.') never match. A pattern with more
+// brace variants than the index allows is an error wrapping ErrPattern.
+func (x *Index) Find(pattern string) ([]Node, error) {
+	pattern = strings.ReplaceAll(pattern, `\`, "")
+	parts := strings.Split(pattern, ".")
+	if len(parts) > maxPatternNodes {
+		return nil, fmt.Errorf("%w: more than %d nodes", ErrPattern, maxPatternNodes)
+	}
+	globs := make([]glob, len(parts))
+	for i, p := range parts {
+		g, err := compileGlob(p)
+		if err != nil {
+			return nil, fmt.Errorf("%w: node %d %q: %v", ErrPattern, i+1, p, err)
+		}
+		globs[i] = g
+	}
+	var out []Node
+	buf := make([]byte, 0, 128)
+	x.mu.RLock()
+	x.find(&x.root, globs, buf, &out)
+	x.mu.RUnlock()
+	slices.SortFunc(out, func(a, b Node) int { return strings.Compare(a.Path, b.Path) })
+	return out, nil
+}
+
+// find walks n's children with the first glob; x.mu is held for reading.
+func (x *Index) find(n *node, globs []glob, path []byte, out *[]Node) {
+	g := &globs[0]
+	last := len(globs) == 1
+	visit := func(c *node) {
+		p := path
+		if len(p) > 0 {
+			p = append(p, '.')
+		}
+		p = append(p, c.name...)
+		if last {
+			*out = append(*out, Node{Path: string(p), Leaf: c.leaf, Branch: len(c.children) > 0})
+			return
+		}
+		if len(c.children) > 0 {
+			x.find(c, globs[1:], p, out)
+		}
+	}
+	if len(g.variants) == 1 {
+		v := &g.variants[0]
+		if v.literal {
+			if c := n.child(v.pat); c != nil {
+				visit(c)
+			}
+			return
+		}
+		lo, hi := prefixRange(n.children, v.prefix)
+		for _, c := range n.children[lo:hi] {
+			if !strings.HasPrefix(c.name, ".") && v.match(c.name) {
+				visit(c)
+			}
+		}
+		return
+	}
+	// Several variants may match one child: visit each child once, in order.
+	var picked []*node
+	for i := range g.variants {
+		v := &g.variants[i]
+		if v.literal {
+			if c := n.child(v.pat); c != nil {
+				picked = append(picked, c)
+			}
+			continue
+		}
+		lo, hi := prefixRange(n.children, v.prefix)
+		for _, c := range n.children[lo:hi] {
+			if !strings.HasPrefix(c.name, ".") && v.match(c.name) {
+				picked = append(picked, c)
+			}
+		}
+	}
+	slices.SortFunc(picked, func(a, b *node) int { return strings.Compare(a.name, b.name) })
+	picked = slices.Compact(picked)
+	for _, c := range picked {
+		visit(c)
+	}
+}
+
+// prefixRange returns the children whose names start with prefix, as the
+// bounds of a run of the sorted slice.
+func prefixRange(cs []*node, prefix string) (lo, hi int) {
+	if prefix == "" {
+		return 0, len(cs)
+	}
+	lo = sort.Search(len(cs), func(i int) bool { return cs[i].name >= prefix })
+	hi = lo + sort.Search(len(cs)-lo, func(i int) bool { return !strings.HasPrefix(cs[lo+i].name, prefix) })
+	return lo, hi
+}
+
+// Expand returns the sorted leaf metric names (whisper files) matching a
+// graphite glob, for the render engine. A pattern Find refuses matches
+// nothing.
+func (x *Index) Expand(pattern string) []string {
+	nodes, err := x.Find(pattern)
+	if err != nil {
+		return nil
+	}
+	out := make([]string, 0, len(nodes))
+	for _, n := range nodes {
+		if n.Leaf {
+			out = append(out, n.Path)
+		}
+	}
+	return out
+}
+
+// Names returns every leaf name in the trie, sorted: graphite-web's
+// /metrics/index.json, which lists the files of the tree (tagged series by
+// their place under "_tagged").
+func (x *Index) Names() []string {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	out := make([]string, 0, x.leaves)
+	var walk func(n *node, prefix []byte)
+	walk = func(n *node, prefix []byte) {
+		for _, c := range n.children {
+			p := prefix
+			if len(p) > 0 {
+				p = append(p, '.')
+			}
+			p = append(p, c.name...)
+			if c.leaf {
+				out = append(out, string(p))
+			}
+			walk(c, p)
+		}
+	}
+	walk(&x.root, make([]byte, 0, 128))
+	slices.Sort(out) // trie order is by node, not by whole name ("a-b" < "a.c")
+	return out
+}
