@@ -1,0 +1,245 @@
+package find
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"statbox/render/internal/refweb"
+	"statbox/storage/index"
+	"statbox/storage/layout"
+	"statbox/storage/whisper"
+)
+
+// names is the test tree: a name that is a leaf and a branch (a.b), names
+// that sort differently by node and by whole path (a.b-x), digits for
+// ranges, a non-ASCII name, a '+' graphite-web unquotes in "text", and a
+// tagged series whose file sits under _tagged.
+var names = []string{
+	"a.b", "a.b.c", "a.b.d", "a.bb.c", "a.b-x.c", "a.c.c", "a.c.e",
+	"servers.web01.load", "servers.web02.load", "servers.web10.load", "servers.db01.load",
+	"servers.web01.cpu.user", "servers.web01.cpu.system",
+	"b.x", "b.y.z", "caf\u00e9.hits", "plus.a+b", "disk.used;dc=x;host=a",
+}
+
+// makeTree writes a whisper file for each name under data/whisper.
+func makeTree(t testing.TB, data string) {
+	t.Helper()
+	for _, n := range names {
+		p := filepath.Join(data, "whisper", string(layout.AppendPath(nil, []byte(n))))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := whisper.Create(p, []whisper.Retention{{SecondsPerPoint: 60, Points: 60}}, whisper.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// statbox serves the handler on a loopback port over the index of data.
+func statbox(t testing.TB, data string) string {
+	t.Helper()
+	x, err := index.Open(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { x.Close() })
+	h := &Handler{Index: x, Intervals: WhisperIntervals(filepath.Join(data, "whisper"), time.Now)}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics/", h)
+	mux.Handle("/metrics", h)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func get(t *testing.T, base, path string, hdr ...string) (int, string, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+path, nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
+}
+
+// TestDifferential asks graphite-web 1.1.8 and statbox the same questions on
+// the same tree and compares the answers byte for byte, except where
+// graphite-web's answer depends on its clock (intervals) or its shuffle
+// (completer order).
+func TestDifferential(t *testing.T) {
+	data := t.TempDir()
+	makeTree(t, data)
+	gw := refweb.Start(t, filepath.Join(data, "whisper"))
+	sb := statbox(t, data)
+
+	exact := []string{
+		"/metrics/find?query=*",
+		"/metrics/find?query=a.*",
+		"/metrics/find?query=a.b",
+		"/metrics/find?query=a.b.*",
+		"/metrics/find?query=a.*.c",
+		"/metrics/find?query=a.*.*",
+		"/metrics/find?query=a.%7Bb,c%7D.*",
+		"/metrics/find?query=a.b%5Ba-z%5D",
+		"/metrics/find?query=a.%5B!b%5D*",
+		"/metrics/find?query=a.b%3F",
+		"/metrics/find?query=servers.web0%5B1-2%5D.*",
+		"/metrics/find?query=servers.%7Bweb,db%7D*.load",
+		"/metrics/find?query=servers.*.cpu.*&wildcards=1",
+		"/metrics/find?query=a.*&wildcards=1",
+		"/metrics/find?query=a.*&leavesOnly=1",
+		"/metrics/find?query=nope.*",
+		"/metrics/find?query=caf%C3%A9.*",
+		"/metrics/find?query=plus.*",
+		"/metrics/find?query=_tagged.*.*.*",
+		"/metrics/find?query=a.*&from=-6h&until=now",
+		"/metrics/find?query=a.*&jsonp=cb",
+		"/metrics/find?query=servers.*.*&format=nodelist&position=1",
+		"/metrics/find?query=servers.*.load&format=nodelist",
+		"/metrics/find/?query=a.*",
+		"/metrics?query=a.*",
+		"/metrics/expand?query=a.*",
+		"/metrics/expand?query=a.*&leavesOnly=1",
+		"/metrics/expand?query=a.*&query=servers.*.load&query=a.*&groupByExpr=1",
+		"/metrics/expand?query=a.*.c&query=b.*",
+		"/metrics/expand?query=a.*&jsonp=x",
+		"/metrics/expand",
+		"/metrics/index.json",
+		"/metrics/index.json?jsonp=cb",
+	}
+	for _, p := range exact {
+		gs, gt, gb := get(t, gw.URL, p)
+		ss, st, sbody := get(t, sb, p)
+		if gs != ss || gt != st || gb != sbody {
+			t.Errorf("GET %s\n graphite-web %d %s %s\n statbox      %d %s %s", p, gs, gt, gb, ss, st, sbody)
+		}
+	}
+
+	// Grafana's query editor: Accept of several types (UTF-8 output), and
+	// POSTed forms.
+	for _, p := range []string{"/metrics/find?query=caf%C3%A9.*", "/metrics/find?query=*"} {
+		gs, gt, gb := get(t, gw.URL, p, "Accept", "application/json, text/plain, */*")
+		ss, st, sbody := get(t, sb, p, "Accept", "application/json, text/plain, */*")
+		if gs != ss || gt != st || gb != sbody {
+			t.Errorf("GET %s (Grafana's Accept)\n graphite-web %d %s %s\n statbox      %d %s %s", p, gs, gt, gb, ss, st, sbody)
+		}
+	}
+	for _, f := range []url.Values{
+		{"query": {"a.*"}, "from": {"1700000000"}, "until": {"1700003600"}},
+		{"query": {"servers.web*.load"}},
+	} {
+		gs, gb := refweb.PostForm(t, gw.URL, "/metrics/find", f)
+		ss, sbody := refweb.PostForm(t, sb, "/metrics/find", f)
+		if gs != ss || string(gb) != string(sbody) {
+			t.Errorf("POST find %v\n graphite-web %d %s\n statbox      %d %s", f, gs, gb, ss, sbody)
+		}
+	}
+
+	// completer: graphite-web shuffles the order.
+	for _, p := range []string{
+		"/metrics/find?query=a.&format=completer", "/metrics/find?query=a.b&format=completer",
+		"/metrics/find?query=servers.web01.&format=completer&wildcards=1",
+		"/metrics/find?query=a.b,c&format=completer&automatic_variants=1",
+	} {
+		_, _, gb := get(t, gw.URL, p)
+		_, _, sbody := get(t, sb, p)
+		var g, s struct{ Metrics []map[string]string }
+		json.Unmarshal([]byte(gb), &g)
+		json.Unmarshal([]byte(sbody), &s)
+		key := func(m map[string]string) string { return m["path"] + "|" + m["name"] + "|" + m["is_leaf"] }
+		gk, sk := mapKeys(g.Metrics, key), mapKeys(s.Metrics, key)
+		if len(gk) == 0 || !slices.Equal(gk, sk) {
+			t.Errorf("GET %s\n graphite-web %s\n statbox      %s", p, gb, sbody)
+		}
+	}
+
+	// json: intervals hang on the clock and the files' mtimes.
+	for _, p := range []string{"/metrics/find?query=a.*&format=json", "/metrics/find?query=a.b.*&format=json"} {
+		_, _, gb := get(t, gw.URL, p)
+		_, _, sbody := get(t, sb, p)
+		var g, s []map[string]any
+		json.Unmarshal([]byte(gb), &g)
+		json.Unmarshal([]byte(sbody), &s)
+		for _, l := range [][]map[string]any{g, s} {
+			for _, m := range l {
+				if iv, ok := m["intervals"].([]any); ok && len(iv) == 1 {
+					m["intervals"] = "one"
+				}
+			}
+		}
+		if len(g) == 0 || !reflect.DeepEqual(g, s) {
+			t.Errorf("GET %s\n graphite-web %s\n statbox      %s", p, gb, sbody)
+		}
+	}
+
+	// Bad requests: graphite-web answers 400 too.
+	for _, p := range []string{"/metrics/find", "/metrics/find?query=", "/metrics/find?query=a&format=nope",
+		"/metrics/find?query=a&leavesOnly=x"} {
+		gs, _, _ := get(t, gw.URL, p)
+		ss, _, sbody := get(t, sb, p)
+		if gs != 400 || ss != 400 {
+			t.Errorf("GET %s: graphite-web %d, statbox %d %s", p, gs, ss, sbody)
+		}
+	}
+}
+
+func mapKeys(ms []map[string]string, key func(map[string]string) string) []string {
+	var out []string
+	for _, m := range ms {
+		out = append(out, key(m))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestPickle checks that graphite-web's own unpickler reads statbox's
+// format=pickle answer as it reads graphite-web's.
+func TestPickle(t *testing.T) {
+	data := t.TempDir()
+	makeTree(t, data)
+	gw := refweb.Start(t, filepath.Join(data, "whisper"))
+	sb := statbox(t, data)
+	decode := func(b []byte) string {
+		dir := t.TempDir()
+		f := filepath.Join(dir, "p")
+		os.WriteFile(f, b, 0o644)
+		out, err := refweb.RunPython(`
+import sys
+from graphite.util import unpickle
+nodes = unpickle.loads(open(sys.argv[1], 'rb').read())
+for n in nodes:
+    iv = n.get('intervals')
+    print(n['path'], n['is_leaf'], type(iv).__name__ if iv is not None else '-', len(iv) if iv is not None else '-', iv.size > 0 if iv is not None else '-')
+`, f)
+		if err != nil {
+			t.Fatalf("unpickle: %v\n%s", err, out)
+		}
+		return out
+	}
+	for _, q := range []string{"a.*", "nope", "a.b.*"} {
+		_, gb := refweb.Get(t, gw.URL, "/metrics/find?format=pickle&query="+q)
+		_, sbody := refweb.Get(t, sb, "/metrics/find?format=pickle&query="+q)
+		g, s := decode(gb), decode(sbody)
+		gl, sl := strings.Split(g, "\n"), strings.Split(s, "\n")
+		slices.Sort(gl)
+		slices.Sort(sl)
+		if !slices.Equal(gl, sl) {
+			t.Errorf("pickle %s\n graphite-web %s\n statbox      %s", q, g, s)
+		}
+	}
+}
