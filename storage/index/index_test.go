@@ -128,7 +128,7 @@ func TestAddAndTaggedPersist(t *testing.T) {
 	// A torn last line (crash mid-append) and a garbage line are dropped.
 	log := filepath.Join(data, "tags", "series.log")
 	f, _ := os.OpenFile(log, os.O_APPEND|os.O_WRONLY, 0)
-	f.WriteString("no-tags-here\nmem;host=c")
+	f.WriteString(";bad\nmem;host=c")
 	f.Close()
 	x, err = Open(data)
 	if err != nil {
@@ -144,7 +144,7 @@ func TestAddAndTaggedPersist(t *testing.T) {
 	x.Add("mem;host=d")
 	x.Close()
 	b, _ := os.ReadFile(log)
-	if !strings.HasSuffix(string(b), "no-tags-here\nmem;host=d\n") {
+	if !strings.HasSuffix(string(b), ";bad\nmem;host=d\n") {
 		t.Errorf("log after torn tail: %q", b)
 	}
 }

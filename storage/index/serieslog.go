@@ -84,9 +84,10 @@ func readSeriesLog(r io.Reader) (names []string, good int64, err error) {
 	}
 }
 
-// validLogName reports whether a line of the log can be a tagged series.
+// validLogName reports whether a line of the log can be a series name: not
+// empty, not starting with ';' and free of NUL.
 func validLogName(n []byte) bool {
-	return len(n) > 0 && bytes.IndexByte(n, ';') > 0 && bytes.IndexByte(n, 0) < 0
+	return len(n) > 0 && n[0] != ';' && bytes.IndexByte(n, 0) < 0
 }
 
 // append writes name and a newline in one write and syncs it: a series the

@@ -23,9 +23,9 @@ type tagIndex struct {
 	series []string            // id → normalised name "a.b;k=v;..."
 	ids    map[string]uint32   // name → id
 	tags   map[string]*tagInfo // tag → its values
-	// Tag and value ids number tags and values in the order first seen, as
-	// graphite-web's LocalDatabaseTagDB numbers its rows (the "id" fields
-	// of /tags and /tags/<tag>).
+	// Tag and value ids number tags and values in the order first seen, in
+	// the spirit of graphite-web's row ids (the "id" fields of /tags and
+	// /tags/<tag>), which no client is known to read.
 	nextTagID, nextValueID int
 	valueIDs               map[string]int
 }
@@ -300,8 +300,10 @@ func intersect(a, b []uint32) []uint32 {
 	return out
 }
 
-// TagInfo describes a tag for the /tags listing: its id (first-seen order)
-// and name.
+// TagInfo describes a tag for the /tags listing: its id and name. Ids number
+// tags in the order first seen (stable across restarts, the log's order);
+// graphite-web's are database row ids, which also count rejected inserts,
+// so the two agree on order but not on numbers.
 type TagInfo struct {
 	ID  int
 	Tag string
