@@ -20,7 +20,10 @@ import (
 
 	"statbox/hotpath/listen"
 	"statbox/render"
+	"statbox/render/find"
+	"statbox/render/tags"
 	"statbox/storage/cache"
+	"statbox/storage/index"
 	"statbox/storage/schema"
 	"statbox/storage/whisper"
 )
@@ -70,6 +73,7 @@ type daemon struct {
 	rules              atomic.Pointer[schema.Rules]
 	pool               *whisper.Pool
 	cache              *cache.Cache
+	index              *index.Index
 	ingest             ingest
 	self               *selfReporter
 	stopSelf, selfDone chan struct{}
@@ -91,11 +95,17 @@ func start(cfg Config, log *slog.Logger) (*daemon, error) {
 	if cfg.MaxMapCount > 0 {
 		raiseMapCount(cfg.MaxMapCount, log)
 	}
+	// The index is built before the cache starts creating files, and the
+	// cache tells it of each file it creates from then on.
+	if d.index, err = index.Open(cfg.Data); err != nil {
+		return nil, err
+	}
+	log.Info("index built", "metrics", d.index.Len())
 	d.pool = whisper.NewPool(whisper.PoolOptions{MaxOpen: cfg.MaxOpenFiles, SyncInterval: cfg.SyncInterval, Lock: cfg.LockWrites})
 	d.cache = cache.New(cache.Options{
 		Dir: filepath.Join(cfg.Data, "whisper"), Pool: d.pool, Rules: d.rules.Load,
 		MaxPoints: cfg.MaxCacheSize, MaxCreatesPerMinute: cfg.MaxCreatesPerMinute,
-		Sparse: cfg.SparseCreate, Log: log,
+		Sparse: cfg.SparseCreate, Log: log, OnCreate: d.index.Add,
 	})
 	log.Info("storage started", "data", cfg.Data, "conf_dir", confName(cfg.ConfDir),
 		"schemas", len(rules.Schemas), "max_open_files", d.pool.MaxOpen())
@@ -183,6 +193,9 @@ func (d *daemon) stop() error {
 		st := d.cache.Stats()
 		d.log.Info("cache stopped", "received", st.Received, "committed", st.Committed, "creates", st.Creates)
 	}
+	if d.index != nil {
+		errs = append(errs, d.index.Close())
+	}
 	if d.pool != nil {
 		errs = append(errs, d.pool.Close())
 		d.log.Info("storage stopped", "files_synced", true)
@@ -200,6 +213,12 @@ func (d *daemon) routes() http.Handler {
 		io.WriteString(w, "ok\n")
 	})
 	mux.Handle("/render", render.Handler(d.cache, time.Now))
+	fh := &find.Handler{Index: d.index, Intervals: find.WhisperIntervals(filepath.Join(d.cfg.Data, "whisper"), time.Now)}
+	mux.Handle("/metrics", fh)
+	mux.Handle("/metrics/", fh)
+	th := &tags.Handler{Index: d.index}
+	mux.Handle("/tags", th)
+	mux.Handle("/tags/", th)
 	return mux
 }
 

@@ -1,0 +1,58 @@
+package appliance
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestE2EIndex: a metric and a tagged series that carbon creates become
+// visible to /metrics/find and /tags/findSeries without a restart (the
+// cache's OnCreate feeds the index), and are still there after one (the
+// tree walk and the tagged-series log rebuild it).
+func TestE2EIndex(t *testing.T) {
+	t.Parallel()
+	bin := buildStatbox(t)
+	data := filepath.Join(t.TempDir(), "data")
+	d := startDaemon(t, bin, data)
+	ts := baseTime()
+	mustWrite(t, dial(t, d.Carbon), []byte(fmt.Sprintf("e2e.idx.a 1 %d\ne2e.idx;k=v;j=w 2 %d\n", ts, ts)))
+	get := func(d *e2eDaemon, path string) string {
+		resp, err := e2eClient.Get("http://" + d.HTTP + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	const (
+		find      = "/metrics/find?query=e2e.idx.*"
+		wantFind  = `[{"text": "a", "id": "e2e.idx.a", "allowChildren": 0, "expandable": 0, "leaf": 1}]`
+		tags      = "/tags/findSeries?expr=k=v"
+		wantTags  = `["e2e.idx;j=w;k=v"]`
+		waitFiles = 20 * time.Second
+	)
+	deadline := time.Now().Add(waitFiles)
+	for get(d, find) != wantFind || get(d, tags) != wantTags {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: find %s, tags %s\n%s", waitFiles, get(d, find), get(d, tags), d.Logs())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	d.stop()
+
+	d = startDaemon(t, bin, data)
+	if got := get(d, find); got != wantFind {
+		t.Errorf("after restart, find: %s", got)
+	}
+	if got := get(d, tags); got != wantTags {
+		t.Errorf("after restart, tags: %s", got)
+	}
+	if got := get(d, "/metrics/index.json"); !strings.Contains(got, `"e2e.idx.a"`) {
+		t.Errorf("index.json: %s", got)
+	}
+}
