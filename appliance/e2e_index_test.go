@@ -12,7 +12,7 @@ import (
 // TestE2EIndex: a metric and a tagged series that carbon creates become
 // visible to /metrics/find and /tags/findSeries without a restart (the
 // cache's OnCreate feeds the index), and are still there after one (the
-// tree walk and the tagged-series log rebuild it).
+// tree walk and the tagged-series log rebuild it), as is a posted event.
 func TestE2EIndex(t *testing.T) {
 	t.Parallel()
 	bin := buildStatbox(t)
@@ -43,6 +43,15 @@ func TestE2EIndex(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	resp, err := e2eClient.Post("http://"+d.HTTP+"/events/", "application/json",
+		strings.NewReader(`{"what": "deploy", "tags": ["e2e"], "when": 1700000000}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("POST /events/: %s", resp.Status)
+	}
 	d.stop()
 
 	d = startDaemon(t, bin, data)
@@ -51,6 +60,10 @@ func TestE2EIndex(t *testing.T) {
 	}
 	if got := get(d, tags); got != wantTags {
 		t.Errorf("after restart, tags: %s", got)
+	}
+	const wantEvent = `[{"when": 1700000000, "what": "deploy", "data": "", "tags": ["e2e"], "id": 1}]`
+	if got := get(d, "/events/get_data?tags=e2e"); got != wantEvent {
+		t.Errorf("after restart, events: %s", got)
 	}
 	if got := get(d, "/metrics/index.json"); !strings.Contains(got, `"e2e.idx.a"`) {
 		t.Errorf("index.json: %s", got)

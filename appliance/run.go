@@ -20,9 +20,11 @@ import (
 
 	"statbox/hotpath/listen"
 	"statbox/render"
+	renderevents "statbox/render/events"
 	"statbox/render/find"
 	"statbox/render/tags"
 	"statbox/storage/cache"
+	"statbox/storage/events"
 	"statbox/storage/index"
 	"statbox/storage/schema"
 	"statbox/storage/whisper"
@@ -74,6 +76,7 @@ type daemon struct {
 	pool               *whisper.Pool
 	cache              *cache.Cache
 	index              *index.Index
+	events             *events.Store
 	ingest             ingest
 	self               *selfReporter
 	stopSelf, selfDone chan struct{}
@@ -101,6 +104,13 @@ func start(cfg Config, log *slog.Logger) (*daemon, error) {
 		return nil, err
 	}
 	log.Info("index built", "metrics", d.index.Len())
+	if d.events, err = events.Open(filepath.Join(cfg.Data, "events")); err != nil {
+		d.index.Close()
+		return nil, err
+	}
+	if d.events.Skipped > 0 {
+		log.Warn("unreadable event records skipped", "records", d.events.Skipped)
+	}
 	d.pool = whisper.NewPool(whisper.PoolOptions{MaxOpen: cfg.MaxOpenFiles, SyncInterval: cfg.SyncInterval, Lock: cfg.LockWrites})
 	d.cache = cache.New(cache.Options{
 		Dir: filepath.Join(cfg.Data, "whisper"), Pool: d.pool, Rules: d.rules.Load,
@@ -196,6 +206,9 @@ func (d *daemon) stop() error {
 	if d.index != nil {
 		errs = append(errs, d.index.Close())
 	}
+	if d.events != nil {
+		errs = append(errs, d.events.Close())
+	}
 	if d.pool != nil {
 		errs = append(errs, d.pool.Close())
 		d.log.Info("storage stopped", "files_synced", true)
@@ -219,6 +232,9 @@ func (d *daemon) routes() http.Handler {
 	th := &tags.Handler{Index: d.index}
 	mux.Handle("/tags", th)
 	mux.Handle("/tags/", th)
+	eh := &renderevents.Handler{Store: d.events, Now: time.Now}
+	mux.Handle("/events", eh)
+	mux.Handle("/events/", eh)
 	return mux
 }
 
