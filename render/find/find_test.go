@@ -107,6 +107,10 @@ func TestDifferential(t *testing.T) {
 		"/metrics/find?query=caf%C3%A9.*",
 		"/metrics/find?query=plus.*",
 		"/metrics/find?query=_tagged.*.*.*",
+		"/metrics/find?query=a.**.c",
+		"/metrics/find?query=**.load",
+		"/metrics/find?query=servers.**",
+		"/metrics/expand?query=**",
 		"/metrics/find?query=a.*&from=-6h&until=now",
 		"/metrics/find?query=a.*&jsonp=cb",
 		"/metrics/find?query=servers.*.*&format=nodelist&position=1",
@@ -169,7 +173,7 @@ func TestDifferential(t *testing.T) {
 	}
 
 	// json: intervals hang on the clock and the files' mtimes.
-	for _, p := range []string{"/metrics/find?query=a.*&format=json", "/metrics/find?query=a.b.*&format=json"} {
+	for _, p := range []string{"/metrics/find?query=a.*&format=json", "/metrics/find?query=a.b.*&format=json", "/metrics/find?query=servers.**&format=json"} {
 		_, _, gb := get(t, gw.URL, p)
 		_, _, sbody := get(t, sb, p)
 		var g, s []map[string]any

@@ -11,6 +11,7 @@ import (
 // level (finders/__init__.py expand_braces, then fnmatch.filter).
 type glob struct {
 	variants []variant
+	globstar bool // "**": any number of levels
 }
 
 // variant is one brace expansion of a node pattern.

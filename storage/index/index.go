@@ -241,6 +241,10 @@ func (x *Index) Find(pattern string) ([]Node, error) {
 	}
 	globs := make([]glob, len(parts))
 	for i, p := range parts {
+		if isGlobstar(p) {
+			globs[i] = glob{globstar: true}
+			continue
+		}
 		g, err := compileGlob(p)
 		if err != nil {
 			return nil, fmt.Errorf("%w: node %d %q: %v", ErrPattern, i+1, p, err)
@@ -253,12 +257,48 @@ func (x *Index) Find(pattern string) ([]Node, error) {
 	x.find(&x.root, globs, buf, &out)
 	x.mu.RUnlock()
 	slices.SortFunc(out, func(a, b Node) int { return strings.Compare(a.Path, b.Path) })
+	if slices.ContainsFunc(parts, isGlobstar) {
+		// Two globstars can reach one node by two routes.
+		out = slices.CompactFunc(out, func(a, b Node) bool { return a.Path == b.Path })
+	}
 	return out, nil
 }
+
+// isGlobstar reports whether a pattern node is "**", which graphite-web's
+// finder matches against any number of levels, none included.
+func isGlobstar(p string) bool { return p == "**" }
+
+// starGlob is "*", which a trailing "**" stands for below each level.
+var starGlob = glob{variants: []variant{{pat: "*", prefix: ""}}}
 
 // find walks n's children with the first glob; x.mu is held for reading.
 func (x *Index) find(n *node, globs []glob, path []byte, out *[]Node) {
 	g := &globs[0]
+	if g.globstar {
+		// graphite-web walks every directory below n, n itself included,
+		// and matches the rest of the pattern there; a trailing "**"
+		// matches everything below each of them.
+		rest := globs[1:]
+		if len(rest) == 0 {
+			rest = []glob{starGlob}
+		}
+		var walk func(d *node, p []byte)
+		walk = func(d *node, p []byte) {
+			x.find(d, rest, p, out)
+			for _, c := range d.children {
+				if len(c.children) == 0 {
+					continue
+				}
+				q := p
+				if len(q) > 0 {
+					q = append(q, '.')
+				}
+				walk(c, append(q, c.name...))
+			}
+		}
+		walk(n, path)
+		return
+	}
 	last := len(globs) == 1
 	visit := func(c *node) {
 		p := path

@@ -237,3 +237,28 @@ func TestConcurrent(t *testing.T) {
 		t.Errorf("%d names after concurrent adds", n)
 	}
 }
+
+func TestGlobstar(t *testing.T) {
+	x := New()
+	for _, n := range tree {
+		x.Add(n)
+	}
+	for _, c := range []struct {
+		pat  string
+		want []string
+	}{
+		{"a.**.c", []string{"a.b-x.c", "a.b.c", "a.bb.c", "a.c", "a.c.c"}}, // a.c: "**" is zero levels too
+		{"**.load", []string{"servers.db01.load", "servers.web01.load", "servers.web02.load"}},
+		{"servers.**", []string{"servers.db01", "servers.db01.load", "servers.web01", "servers.web01.cpu", "servers.web01.cpu.user", "servers.web01.load", "servers.web02", "servers.web02.load"}},
+		{"b.**.**.z", []string{"b.y.z"}},
+	} {
+		nodes, _ := x.Find(c.pat)
+		var got []string
+		for _, n := range nodes {
+			got = append(got, n.Path)
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("Find(%q) = %q, want %q", c.pat, got, c.want)
+		}
+	}
+}
