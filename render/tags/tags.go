@@ -47,6 +47,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.tagSeries(w, r, q, true)
 	case "/findSeries":
 		h.findSeries(w, r, q)
+	case "/delSeries":
+		// The series log has no tombstones yet: say so rather than pretend.
+		if methods(w, r, http.MethodPost) {
+			pyjson.Error(w, http.StatusNotImplemented, "delSeries is not supported by statbox yet")
+		}
 	case "/autoComplete/tags":
 		h.autoCompleteTags(w, r, q)
 	case "/autoComplete/values":

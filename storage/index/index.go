@@ -155,11 +155,30 @@ func (x *Index) Add(name string) {
 		return
 	}
 	if x.AddTagged(name) == nil {
-		p := layout.AppendPath(nil, []byte(name))
 		x.mu.Lock()
-		x.addPath(strings.ReplaceAll(strings.TrimSuffix(string(p), ".wsp"), "/", "."))
+		x.addPath(taggedTreePath(name))
 		x.mu.Unlock()
 	}
+}
+
+// taggedTreePath is the dotted place of a tagged series' file in the tree,
+// "_tagged.<h0>.<h1>.<hash>".
+func taggedTreePath(name string) string {
+	p := layout.AppendPath(nil, []byte(name))
+	return strings.ReplaceAll(strings.TrimSuffix(string(p), ".wsp"), "/", ".")
+}
+
+// hasLeaf reports whether the dotted path is a leaf of the trie.
+func (x *Index) hasLeaf(path string) bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	n := &x.root
+	for seg := range strings.SplitSeq(path, ".") {
+		if n = n.child(seg); n == nil {
+			return false
+		}
+	}
+	return n.leaf
 }
 
 // AddTagged enters a tagged series (normalised, as carbon and the tags API
@@ -231,9 +250,19 @@ func (n Node) Name() string {
 // the pattern (between dots) is a literal name or a glob with *, ?, [a-z],
 // [!a] and {a,b}, matched against one level of the tree only, as graphite-web's
 // standard finder does. Backslashes are dropped first, as graphite-web does.
-// Hidden names (a node starting with '.') never match. A pattern with more
+// Hidden names (a node starting with '.') never match. A tagged name
+// ("a.b;k=v", as given, not normalised) is the one leaf of that name if its
+// file exists, as graphite-web finds it. A pattern with more
 // brace variants than the index allows is an error wrapping ErrPattern.
 func (x *Index) Find(pattern string) ([]Node, error) {
+	if strings.IndexByte(pattern, ';') >= 0 && !strings.HasPrefix(pattern, "_tagged.") {
+		// A tagged name is looked up, not globbed: graphite-web hashes the
+		// pattern as it is and checks for that one file.
+		if x.hasLeaf(taggedTreePath(pattern)) {
+			return []Node{{Path: pattern, Leaf: true}}, nil
+		}
+		return nil, nil
+	}
 	pattern = strings.ReplaceAll(pattern, `\`, "")
 	parts := strings.Split(pattern, ".")
 	if len(parts) > maxPatternNodes {

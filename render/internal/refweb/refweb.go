@@ -169,10 +169,16 @@ func Post(t testing.TB, base, path, ctype, body string) (int, []byte) {
 }
 
 // RunPython runs a Python script with graphite-web importable (Django set
-// to graphite's settings) and returns its combined output.
+// to graphite's settings) and returns its standard output; on failure the
+// error carries its standard error.
 func RunPython(script string, args ...string) (string, error) {
 	cmd := exec.Command(Python, append([]string{"-c", script}, args...)...)
 	cmd.Env = append(os.Environ(), "DJANGO_SETTINGS_MODULE=graphite.settings", "PYTHONDONTWRITEBYTECODE=1")
-	out, err := cmd.CombinedOutput()
-	return string(out), err
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return string(out), fmt.Errorf("%w: %s", err, stderr.String())
+	}
+	return string(out), nil
 }
