@@ -73,6 +73,9 @@ bench-carbon: deps
 # HTTP on a 100k-file tree, statbox and graphite-web side by side (about 2
 # minutes; the tree is kept in STATBOX_BENCH_TREE for the next run).
 .PHONY: bench-find
+# The index's and the events API's fuzz targets join the list above.
+FUZZ += ./storage/index:FuzzFind ./storage/index:FuzzTaggedSeries ./render/events:FuzzParseEvent
+
 bench-find: deps
 	$(GO) test -run '^$$' -bench 'Find1M|TaggedSeries' -benchtime 20x ./storage/index
 	$(GO) test -run '^$$' -bench 'Build1M' -benchtime 3x ./storage/index

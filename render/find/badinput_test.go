@@ -26,6 +26,9 @@ func TestBadInput(t *testing.T) {
 		{"/metrics/expand?query=" + url.QueryEscape(strings.Repeat("{a,b,c}", 12)), 400, "brace"},
 		{"/metrics/expand?query=a&groupByExpr=z", 400, "groupByExpr"},
 		{"/metrics/nope", 404, ""},
+		{"/metrics/find?query=a.*&from=yesterday-ish", 400, "from"},
+		{"/metrics/find?query=a.*&until=%00", 400, "until"},
+		{"/metrics/find?query=" + strings.Repeat("*", 2000), 400, "longer"},
 	} {
 		status, _, body := get(t, sb, c.path)
 		if status != c.status || !strings.Contains(body, c.says) {

@@ -11,7 +11,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
+	"statbox/render"
 	"statbox/render/pyjson"
 	"statbox/storage/index"
 )
@@ -130,8 +132,24 @@ func (h *Handler) find(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Required parameter 'query' is empty", http.StatusBadRequest)
 		return
 	}
-	// from and until are accepted: graphite-web uses them only to pick among
-	// cluster nodes holding the same leaf, and one box holds every leaf.
+	// from and until are checked, as graphite-web checks them, then unused:
+	// graphite-web uses them only to pick among cluster nodes holding the
+	// same leaf, and one box holds every leaf.
+	now := time.Now()
+	for _, k := range []string{"now", "from", "until"} {
+		v, ok := last(q, k)
+		if !ok || v == "-1" && k != "now" {
+			continue
+		}
+		t, err := render.ParseTime(v, now)
+		if err != nil {
+			http.Error(w, fmt.Sprintf("Invalid value %q for param %s: %v", v, k, err), http.StatusBadRequest)
+			return
+		}
+		if k == "now" {
+			now = t
+		}
+	}
 	basePath := ""
 	if i := strings.LastIndexByte(query, '.'); i >= 0 {
 		basePath = query[:i+1]

@@ -199,7 +199,7 @@ func TestDifferential(t *testing.T) {
 
 	// Bad requests: graphite-web answers 400 too.
 	for _, p := range []string{"/metrics/find", "/metrics/find?query=", "/metrics/find?query=a&format=nope",
-		"/metrics/find?query=a&leavesOnly=x"} {
+		"/metrics/find?query=a&leavesOnly=x", "/metrics/find?query=a&from=yesterday-ish"} {
 		gs, _, _ := get(t, gw.URL, p)
 		ss, _, sbody := get(t, sb, p)
 		if gs != 400 || ss != 400 {

@@ -30,6 +30,10 @@ var ErrPattern = errors.New("bad pattern")
 // matcher's work grows with it.
 const maxPatternNodes = 256
 
+// maxNodePattern bounds one node of a pattern. A node name is at most 251
+// bytes, and a glob's cost per name grows with the glob's length.
+const maxNodePattern = 1024
+
 // Index is the in-memory index of a whisper tree. It is safe for concurrent
 // use: one writer (Add) at a time with any number of readers.
 type Index struct {
@@ -270,6 +274,9 @@ func (x *Index) Find(pattern string) ([]Node, error) {
 	}
 	globs := make([]glob, len(parts))
 	for i, p := range parts {
+		if len(p) > maxNodePattern {
+			return nil, fmt.Errorf("%w: node %d is longer than %d bytes", ErrPattern, i+1, maxNodePattern)
+		}
 		if isGlobstar(p) {
 			globs[i] = glob{globstar: true}
 			continue
