@@ -3,8 +3,10 @@ package appliance
 import (
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -65,7 +67,16 @@ func TestE2EIndex(t *testing.T) {
 	if got := get(d, "/events/get_data?tags=e2e"); got != wantEvent {
 		t.Errorf("after restart, events: %s", got)
 	}
-	if got := get(d, "/metrics/index.json"); !strings.Contains(got, `"e2e.idx.a"`) {
+	// A file removed by hand leaves the index at the next SIGHUP.
+	if err := os.Remove(filepath.Join(data, "whisper", "e2e", "idx", "a.wsp")); err != nil {
+		t.Fatal(err)
+	}
+	d.signal(syscall.SIGHUP)
+	d.waitLog("index rebuilt", 10*time.Second)
+	if got := get(d, find); got != "[]" {
+		t.Errorf("after removal and SIGHUP, find: %s", got)
+	}
+	if got := get(d, "/metrics/index.json"); !strings.Contains(got, `"_tagged.`) || strings.Contains(got, `"e2e.idx.a"`) {
 		t.Errorf("index.json: %s", got)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -44,6 +45,11 @@ type Index struct {
 
 	logMu sync.Mutex
 	log   *seriesLog // nil for an index that persists nothing
+
+	pending *[]string // while Rebuild walks: the names Add entered
+
+	// Unreadable counts the directories the last walk could not read.
+	Unreadable int
 }
 
 // node is one dot-separated level of the name trie. A node may be a leaf (a
@@ -92,36 +98,15 @@ func New() *Index {
 // log (a crash mid-write) is cut off; other unreadable lines are skipped.
 func Open(data string) (*Index, error) {
 	x := New()
-	root := filepath.Join(data, "whisper")
-	var names []string
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if path == root && errors.Is(err, fs.ErrNotExist) {
-				return filepath.SkipAll
-			}
-			return err
-		}
-		if d.IsDir() {
-			// graphite-web's finder skips hidden entries; so does the index.
-			if path != root && strings.HasPrefix(d.Name(), ".") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		base := d.Name()
-		if !strings.HasSuffix(base, ".wsp") || strings.HasPrefix(base, ".") || !d.Type().IsRegular() {
-			return nil
-		}
-		rel, _ := filepath.Rel(root, path)
-		names = append(names, strings.ReplaceAll(strings.TrimSuffix(rel, ".wsp"), string(filepath.Separator), "."))
-		return nil
-	})
+	names, unreadable, err := walkTree(filepath.Join(data, "whisper"))
 	if err != nil {
-		return nil, fmt.Errorf("index %s: %w", root, err)
+		return nil, err
 	}
-	sort.Strings(names)
+	x.Unreadable = unreadable
 	for _, n := range names {
-		x.addPath(n)
+		if addPath(&x.root, n) {
+			x.leaves++
+		}
 	}
 	log, tagged, err := openSeriesLog(filepath.Join(data, "tags"))
 	if err != nil {
@@ -132,6 +117,88 @@ func Open(data string) (*Index, error) {
 		x.tags.add(s)
 	}
 	return x, nil
+}
+
+// walkTree returns the metric names of the *.wsp files under root, sorted,
+// and how many directories it could not read (skipped, not fatal: one bad
+// directory must not keep the appliance from starting). A missing root is an
+// empty tree. Symbolic links to files count, as graphite-web's finder
+// follows them; links to directories are not followed, so a loop cannot
+// trap the walk.
+func walkTree(root string) ([]string, int, error) {
+	var names []string
+	unreadable := 0
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if path == root {
+				if errors.Is(err, fs.ErrNotExist) {
+					return filepath.SkipAll
+				}
+				return err
+			}
+			unreadable++
+			return nil
+		}
+		if d.IsDir() {
+			// graphite-web's finder skips hidden entries; so does the index.
+			if path != root && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		base := d.Name()
+		if !strings.HasSuffix(base, ".wsp") || strings.HasPrefix(base, ".") {
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() {
+				return nil
+			}
+		}
+		rel, _ := filepath.Rel(root, path)
+		names = append(names, strings.ReplaceAll(strings.TrimSuffix(rel, ".wsp"), string(filepath.Separator), "."))
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("index %s: %w", root, err)
+	}
+	sort.Strings(names)
+	return names, unreadable, nil
+}
+
+// Rebuild walks data/whisper again and replaces the trie with what it finds,
+// so that files removed or added behind the daemon's back (by hand, by a
+// restore) are seen; the daemon calls it on SIGHUP. Names added while it
+// walks are kept. The tag index is not rebuilt: tagged series live in the
+// series log. It returns the number of leaves.
+func (x *Index) Rebuild(data string) (int, error) {
+	x.mu.Lock()
+	pending := []string{}
+	x.pending = &pending
+	x.mu.Unlock()
+	names, unreadable, err := walkTree(filepath.Join(data, "whisper"))
+	var fresh node
+	leaves := 0
+	if err == nil {
+		for _, n := range names {
+			if addPath(&fresh, n) {
+				leaves++
+			}
+		}
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if err != nil {
+		x.pending = nil
+		return x.leaves, err
+	}
+	for _, n := range *x.pending {
+		if addPath(&fresh, n) {
+			leaves++
+		}
+	}
+	x.root, x.leaves, x.pending, x.Unreadable = fresh, leaves, nil, unreadable
+	return leaves, nil
 }
 
 // Close closes the tagged-series log.
@@ -152,17 +219,21 @@ func (x *Index) Close() error {
 // place in the tree ("_tagged.<h0>.<h1>.<hash>") in the trie, where
 // graphite-web's tree walk sees it too. Adding a known name does nothing.
 func (x *Index) Add(name string) {
-	if strings.IndexByte(name, ';') < 0 {
-		x.mu.Lock()
-		x.addPath(name)
-		x.mu.Unlock()
-		return
+	path := name
+	if strings.IndexByte(name, ';') >= 0 {
+		if x.AddTagged(name) != nil {
+			return
+		}
+		path = taggedTreePath(name)
 	}
-	if x.AddTagged(name) == nil {
-		x.mu.Lock()
-		x.addPath(taggedTreePath(name))
-		x.mu.Unlock()
+	x.mu.Lock()
+	if addPath(&x.root, path) {
+		x.leaves++
 	}
+	if x.pending != nil {
+		*x.pending = append(*x.pending, path)
+	}
+	x.mu.Unlock()
 }
 
 // taggedTreePath is the dotted place of a tagged series' file in the tree,
@@ -215,19 +286,21 @@ func (x *Index) AddTagged(name string) error {
 	return nil
 }
 
-// addPath enters a plain dotted name in the trie; x.mu is held for writing.
-func (x *Index) addPath(name string) {
-	n := &x.root
+// addPath enters a plain dotted name in the trie at root and reports
+// whether it is a new leaf; the trie's lock is held for writing.
+func addPath(root *node, name string) bool {
+	if name == "" || strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".") || strings.Contains(name, "..") {
+		return false // not a name a file can have
+	}
+	n := root
 	for seg := range strings.SplitSeq(name, ".") {
-		if seg == "" {
-			return // not a name a file can have
-		}
 		n = n.add(seg)
 	}
-	if !n.leaf {
-		n.leaf = true
-		x.leaves++
+	if n.leaf {
+		return false
 	}
+	n.leaf = true
+	return true
 }
 
 // Len is the number of leaf names (whisper files) in the trie.

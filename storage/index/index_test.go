@@ -262,3 +262,32 @@ func TestGlobstar(t *testing.T) {
 		}
 	}
 }
+
+func TestRebuild(t *testing.T) {
+	data := t.TempDir()
+	touch(t, data, "a.b", "a.c")
+	x, err := Open(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	os.Remove(filepath.Join(data, "whisper", "a", "b.wsp"))
+	touch(t, data, "a.d")
+	x.Add("a.e") // as if created by the cache; no file needed for the test
+	if n, err := x.Rebuild(data); err != nil || n != 2 {
+		t.Fatalf("Rebuild = %d, %v", n, err)
+	}
+	if got := x.Expand("a.*"); !slices.Equal(got, []string{"a.c", "a.d"}) {
+		t.Errorf("after rebuild: %q", got)
+	}
+	// A symlinked file counts; an unreadable directory is skipped.
+	os.Symlink(filepath.Join(data, "whisper", "a", "c.wsp"), filepath.Join(data, "whisper", "a", "l.wsp"))
+	os.MkdirAll(filepath.Join(data, "whisper", "locked"), 0o000)
+	if os.Getuid() != 0 {
+		defer os.Chmod(filepath.Join(data, "whisper", "locked"), 0o755)
+	}
+	x.Rebuild(data)
+	if got := x.Expand("a.*"); !slices.Equal(got, []string{"a.c", "a.d", "a.l"}) {
+		t.Errorf("with a symlink: %q", got)
+	}
+}
