@@ -365,7 +365,12 @@ func (x *Index) Find(pattern string) ([]Node, error) {
 	x.mu.RLock()
 	x.find(&x.root, globs, buf, &out)
 	x.mu.RUnlock()
-	slices.SortFunc(out, func(a, b Node) int { return strings.Compare(a.Path, b.Path) })
+	// The walk yields trie order, which is path order unless a name holds a
+	// byte below '.' ("a-b" sorts before "a.c"): check before sorting.
+	byPath := func(a, b Node) int { return strings.Compare(a.Path, b.Path) }
+	if !slices.IsSortedFunc(out, byPath) {
+		slices.SortFunc(out, byPath)
+	}
 	if slices.ContainsFunc(parts, isGlobstar) {
 		// Two globstars can reach one node by two routes.
 		out = slices.CompactFunc(out, func(a, b Node) bool { return a.Path == b.Path })
@@ -513,6 +518,8 @@ func (x *Index) Names() []string {
 		}
 	}
 	walk(&x.root, make([]byte, 0, 128))
-	slices.Sort(out) // trie order is by node, not by whole name ("a-b" < "a.c")
+	if !slices.IsSorted(out) { // trie order is by node, not by whole name ("a-b" < "a.c")
+		slices.Sort(out)
+	}
 	return out
 }
