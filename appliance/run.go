@@ -103,7 +103,7 @@ func start(cfg Config, log *slog.Logger) (*daemon, error) {
 	if d.index, err = index.Open(cfg.Data); err != nil {
 		return nil, err
 	}
-	log.Info("index built", "metrics", d.index.Len(), "unreadable_dirs", d.index.Unreadable)
+	log.Info("index built", "metrics", d.index.Len(), "unreadable_dirs", d.index.Unreadable())
 	if d.events, err = events.Open(filepath.Join(cfg.Data, "events")); err != nil {
 		d.index.Close()
 		return nil, err
@@ -166,7 +166,7 @@ func (d *daemon) reload() {
 	if n, err := d.index.Rebuild(d.cfg.Data); err != nil {
 		d.log.Error("index rebuild failed, keeping the old index", "err", err)
 	} else {
-		d.log.Info("index rebuilt", "metrics", n, "unreadable_dirs", d.index.Unreadable)
+		d.log.Info("index rebuilt", "metrics", n, "unreadable_dirs", d.index.Unreadable())
 	}
 	rules, err := schema.Load(d.cfg.ConfDir)
 	if err != nil {

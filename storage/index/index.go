@@ -46,10 +46,16 @@ type Index struct {
 	logMu sync.Mutex
 	log   *seriesLog // nil for an index that persists nothing
 
-	pending *[]string // while Rebuild walks: the names Add entered
+	pending    *[]string // while Rebuild walks: the names Add entered
+	unreadable int       // directories the last walk could not read
+}
 
-	// Unreadable counts the directories the last walk could not read.
-	Unreadable int
+// Unreadable is the number of directories the last walk of the tree (Open
+// or Rebuild) could not read and skipped.
+func (x *Index) Unreadable() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.unreadable
 }
 
 // node is one dot-separated level of the name trie. A node may be a leaf (a
@@ -102,7 +108,7 @@ func Open(data string) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	x.Unreadable = unreadable
+	x.unreadable = unreadable
 	for _, n := range names {
 		if addPath(&x.root, n) {
 			x.leaves++
@@ -197,7 +203,7 @@ func (x *Index) Rebuild(data string) (int, error) {
 			leaves++
 		}
 	}
-	x.root, x.leaves, x.pending, x.Unreadable = fresh, leaves, nil, unreadable
+	x.root, x.leaves, x.pending, x.unreadable = fresh, leaves, nil, unreadable
 	return leaves, nil
 }
 
