@@ -23,11 +23,14 @@ type tagIndex struct {
 	series []string            // id → normalised name "a.b;k=v;..."
 	ids    map[string]uint32   // name → id
 	tags   map[string]*tagInfo // tag → its values
-	// Tag and value ids number tags and values in the order first seen, in
-	// the spirit of graphite-web's row ids (the "id" fields of /tags and
-	// /tags/<tag>), which no client is known to read.
-	nextTagID, nextValueID int
-	valueIDs               map[string]int
+	// Tag and value ids are numbered as graphite-web's LocalDatabaseTagDB
+	// numbers its rows (the "id" fields of /tags and /tags/<tag>): each new
+	// series tries to insert each of its tags and values, and every try
+	// takes a number, kept or not (sqlite's AUTOINCREMENT with INSERT OR
+	// IGNORE). Series arriving in normal form in the same order get the
+	// same ids as there.
+	tagSeq, valueSeq int
+	valueIDs         map[string]int
 }
 
 type tagInfo struct {
@@ -64,15 +67,15 @@ func (t *tagIndex) add(series string) {
 	t.series = append(t.series, series)
 	t.ids[series] = id
 	splitTags(series, func(k, v string) {
+		t.tagSeq++
+		t.valueSeq++
 		ti := t.tags[k]
 		if ti == nil {
-			t.nextTagID++
-			ti = &tagInfo{id: t.nextTagID, values: map[string][]uint32{}}
+			ti = &tagInfo{id: t.tagSeq, values: map[string][]uint32{}}
 			t.tags[k] = ti
 		}
 		if _, ok := t.valueIDs[v]; !ok {
-			t.nextValueID++
-			t.valueIDs[v] = t.nextValueID
+			t.valueIDs[v] = t.valueSeq
 		}
 		p, ok := ti.values[v]
 		if !ok {
@@ -300,17 +303,16 @@ func intersect(a, b []uint32) []uint32 {
 	return out
 }
 
-// TagInfo describes a tag for the /tags listing: its id and name. Ids number
-// tags in the order first seen (stable across restarts, the log's order);
-// graphite-web's are database row ids, which also count rejected inserts,
-// so the two agree on order but not on numbers.
+// TagInfo describes a tag for the /tags listing: its id and name. Ids are
+// numbered as graphite-web's database numbers them (see tagIndex), stable
+// across restarts (the log keeps the order).
 type TagInfo struct {
 	ID  int
 	Tag string
 }
 
-// ValueInfo describes one value of a tag: its id (first-seen order among all
-// values), the value and how many series carry it.
+// ValueInfo describes one value of a tag: its id (numbered as TagInfo's),
+// the value and how many series carry it.
 type ValueInfo struct {
 	ID    int
 	Value string
