@@ -199,7 +199,10 @@ func (d *daemon) routes() http.Handler {
 		}
 		io.WriteString(w, "ok\n")
 	})
-	mux.Handle("/render", render.Handler(d.cache, time.Now))
+	rm := render.Mux(render.Options{Fetcher: d.cache})
+	for _, p := range []string{"/render", "/render/", "/functions", "/functions/", "/version", "/version/"} {
+		mux.Handle(p, rm)
+	}
 	return mux
 }
 
