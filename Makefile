@@ -38,7 +38,7 @@ deps: deps-graphite-web
 # statbox (render/internal/graphiteweb starts it). It is a Django app run by
 # the tests themselves: no web server, no service.
 deps-graphite-web:
-	@if ! /usr/bin/python3 -c 'import graphite.render.functions' 2>/dev/null; then \
+	@if ! /usr/bin/python3 -c 'import importlib.util as u, sys; sys.exit(u.find_spec("graphite.render.functions") is None)' 2>/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing graphite-web"; \
 	    apt-get -o DPkg::Lock::Timeout=600 update -qq && \

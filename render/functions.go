@@ -36,8 +36,10 @@ var functions = map[string]*function{}
 
 func register(f *function) { functions[f.name] = f }
 
-func sl(name string) param  { return param{name: name, typ: "seriesList", required: true} }
-func sls(name string) param { return param{name: name, typ: "seriesList", required: true, multiple: true} }
+func sl(name string) param { return param{name: name, typ: "seriesList", required: true} }
+func sls(name string) param {
+	return param{name: name, typ: "seriesList", required: true, multiple: true}
+}
 
 func appendPyRepr(dst []byte, v float64) []byte { return pyfmt.AppendFloatRepr(dst, v) }
 

@@ -167,7 +167,7 @@ func registerTime() {
 		agg := m.agg
 		register(&function{name: m.name, group: "Calculate", desc: "The " + agg + " over a moving window of points or time.",
 			params: []param{sl("seriesList"), {name: "windowSize", typ: "intOrInterval", required: true}, {name: "xFilesFactor", typ: "float"}},
-			fn: func(a *args) ([]*Series, error) { return movingWindow(a, agg) }})
+			fn:     func(a *args) ([]*Series, error) { return movingWindow(a, agg) }})
 	}
 	register(&function{name: "movingWindow", group: "Calculate", desc: "An aggregation over a moving window of points or time.",
 		params: []param{sl("seriesList"), {name: "windowSize", typ: "intOrInterval", required: true}, {name: "func", typ: "aggFunc", def: "average", options: aggFuncNames}, {name: "xFilesFactor", typ: "float"}},
@@ -314,7 +314,7 @@ func registerTime() {
 			if err != nil {
 				return nil, err
 			}
-			return []*Series{constantLine(a.ctx, v, a.rawText(0))}, nil
+			return []*Series{constantLine(a.ctx, v, string(appendPyRepr(nil, v)))}, nil
 		}})
 	register(&function{name: "threshold", group: "Graph", desc: "A horizontal line at a value, with a label and color.",
 		params: []param{{name: "value", typ: "float", required: true}, {name: "label", typ: "string"}, {name: "color", typ: "string"}},
@@ -323,7 +323,7 @@ func registerTime() {
 			if err != nil {
 				return nil, err
 			}
-			s := constantLine(a.ctx, v, a.rawText(0))
+			s := constantLine(a.ctx, v, string(appendPyRepr(nil, v)))
 			if l, err := a.str(1, ""); err != nil {
 				return nil, err
 			} else if l != "" {

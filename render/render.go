@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -377,6 +378,10 @@ func datapoints(s *Series, fn func(v float64, t int64)) {
 // separators, keys target, tags, datapoints, floats as Python's repr, null for
 // None and NaN, 1e9999 for infinities.
 func appendJSON(dst []byte, out []*Series, noNull bool) []byte {
+	// graphite-web writes nothing when no series has a value (any(data)).
+	if !slices.ContainsFunc(out, func(s *Series) bool { return len(s.Values) > 0 }) {
+		return append(dst, "[]"...)
+	}
 	dst = append(dst, '[')
 	first := true
 	var pts []byte

@@ -32,8 +32,8 @@ func TestRenderJSON(t *testing.T) {
 	cases := []struct{ query, ctype, body string }{
 		{"format=json&target=a.b&from=1699999640&until=1700000000", "application/json",
 			`[{"target": "a.b", "tags": {"name": "a.b"}, "datapoints": [[1.0, 1699999680], [null, 1699999740], [2.5, 1699999800], [1e+16, 1699999860], [1e9999, 1699999920], [0.1, 1699999980]]}]`},
-		{"format=json&target=missing&target=c&from=-5min", "application/json", `[{"target": "c", "tags": {"name": "c"}, "datapoints": []}]`},
-		{"format=json&target=c&from=-1h&jsonp=cb", "text/javascript", `cb([{"target": "c", "tags": {"name": "c"}, "datapoints": []}])`},
+		{"format=json&target=missing&target=c&from=-5min", "application/json", `[]`}, // graphite-web's any(data): no values, no series
+		{"format=json&target=c&from=-1h&jsonp=cb", "text/javascript", `cb([])`},
 		{"format=json&target=nothing", "application/json", `[]`},
 	}
 	for _, c := range cases {
