@@ -253,6 +253,10 @@ func aggregate(ctx *evalCtx, list []*Series, name string, fn aggFunc, xff float6
 		ConsolidationFunc: "average", ValuesPerPoint: 1, XFilesFactor: xff,
 	}
 	out.PathExpression = out.Name
+	if fast := fastAggregate(list, name, xff); fast != nil {
+		out.Values = fast
+		return []*Series{out}
+	}
 	rows(list, func(_ int, row []float64) {
 		n := 0
 		for _, v := range row {
@@ -267,4 +271,52 @@ func aggregate(ctx *evalCtx, list []*Series, name string, fn aggFunc, xff float6
 		}
 	})
 	return []*Series{out}
+}
+
+// fastAggregate reduces series column by column for sum, average, min and
+// max, reading each series in order rather than row by row across all of
+// them; the result is the same, summed in the same order. It returns nil
+// where it does not apply (consolidated input, other functions).
+func fastAggregate(list []*Series, name string, xff float64) []float64 {
+	switch name {
+	case "sum", "average", "min", "max":
+	default:
+		return nil
+	}
+	n := 0
+	for _, s := range list {
+		if s.ValuesPerPoint > 1 {
+			return nil
+		}
+		n = max(n, len(s.Values))
+	}
+	acc := make([]float64, n)
+	cnt := make([]int32, n)
+	for _, s := range list {
+		for i, v := range s.Values {
+			if v != v {
+				continue
+			}
+			switch {
+			case cnt[i] == 0:
+				acc[i] = v
+			case name == "min":
+				acc[i] = math.Min(acc[i], v)
+			case name == "max":
+				acc[i] = math.Max(acc[i], v)
+			default:
+				acc[i] += v
+			}
+			cnt[i]++
+		}
+	}
+	for i := range acc {
+		switch {
+		case !xffOK(int(cnt[i]), len(list), xff):
+			acc[i] = null
+		case name == "average":
+			acc[i] /= float64(cnt[i])
+		}
+	}
+	return acc
 }
