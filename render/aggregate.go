@@ -293,21 +293,36 @@ func fastAggregate(list []*Series, name string, xff float64) []float64 {
 	acc := make([]float64, n)
 	cnt := make([]int32, n)
 	for _, s := range list {
-		for i, v := range s.Values {
-			if v != v {
-				continue
+		vals := s.Values
+		cnt := cnt[:len(vals)]
+		acc := acc[:len(vals)]
+		// One loop per function keeps the inner loop free of branches on it.
+		switch name {
+		case "sum", "average":
+			for i, v := range vals {
+				if v == v {
+					acc[i] += v
+					cnt[i]++
+				}
 			}
-			switch {
-			case cnt[i] == 0:
-				acc[i] = v
-			case name == "min":
-				acc[i] = math.Min(acc[i], v)
-			case name == "max":
-				acc[i] = math.Max(acc[i], v)
-			default:
-				acc[i] += v
+		case "min":
+			for i, v := range vals {
+				if v == v && (cnt[i] == 0 || v < acc[i]) {
+					acc[i] = v
+				}
+				if v == v {
+					cnt[i]++
+				}
 			}
-			cnt[i]++
+		case "max":
+			for i, v := range vals {
+				if v == v && (cnt[i] == 0 || v > acc[i]) {
+					acc[i] = v
+				}
+				if v == v {
+					cnt[i]++
+				}
+			}
 		}
 	}
 	for i := range acc {

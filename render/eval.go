@@ -5,8 +5,12 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"statbox/render/expr"
 	"statbox/storage/whisper"
@@ -51,6 +55,21 @@ type evalCtx struct {
 	points           *int64 // points fetched so far in the request, shared by derived contexts
 	series           *int
 	stacks           map[string][]float64 // stacked()'s running totals by stack name
+	bufMu            *sync.Mutex
+	bufs             *[][]float64 // fetched values, returned to valuePool after the response
+}
+
+// valuePool keeps fetched values' buffers between requests: a large request
+// would otherwise take tens of megabytes of fresh memory each time.
+var valuePool sync.Pool
+
+// release hands the request's buffers back; no series may be read after.
+func (c *evalCtx) release() {
+	for _, b := range *c.bufs {
+		b := b[:0]
+		valuePool.Put(&b)
+	}
+	*c.bufs = nil
 }
 
 // withRange is the context for re-evaluating an argument over another range,
@@ -73,34 +92,79 @@ func (c *evalCtx) fetch(pattern string) ([]*Series, error) {
 }
 
 func (c *evalCtx) fetchNames(pattern string, names []string) ([]*Series, error) {
-	out := make([]*Series, 0, len(names))
-	for _, name := range names {
-		if len(out) > 0 && out[len(out)-1].Name == name {
-			continue
+	names = slices.Compact(names)
+	if c.opts.MaxSeries > 0 && *c.series+len(names) > c.opts.MaxSeries {
+		return nil, &limitError{fmt.Sprintf("request reads more than %d series (bound MaxSeries)", c.opts.MaxSeries)}
+	}
+	type fetched struct {
+		rg   whisper.Range
+		vals []float64
+		err  error
+	}
+	res := make([]fetched, len(names))
+	size := 0 // the first file's length sizes the others' buffers, saving regrowth
+	fetchOne := func(i int) {
+		r := &res[i]
+		var dst []float64
+		if size > 0 {
+			if b, ok := valuePool.Get().(*[]float64); ok && cap(*b) >= size {
+				dst = (*b)[:0]
+			} else {
+				dst = make([]float64, 0, size)
+			}
 		}
-		rg, vals, err := c.opts.Fetcher.Fetch(nil, name, c.from, c.until, c.now)
-		if err != nil {
-			if errors.Is(err, whisper.ErrNoData) || errors.Is(err, fs.ErrNotExist) {
+		r.rg, r.vals, r.err = c.opts.Fetcher.Fetch(dst, names[i], c.from, c.until, c.now)
+		for k, v := range r.vals {
+			if whisper.IsMissing(v) {
+				r.vals[k] = null
+			}
+		}
+	}
+	// Many files are read on all cores: reading a day of 10-second points
+	// costs as much as everything else a sumSeries does.
+	if workers := min(runtime.GOMAXPROCS(0), len(names)/64); workers > 1 {
+		fetchOne(0)
+		size = len(res[0].vals)
+		var next atomic.Int64
+		next.Store(1)
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Go(func() {
+				for i := int(next.Add(1) - 1); i < len(names); i = int(next.Add(1) - 1) {
+					fetchOne(i)
+				}
+			})
+		}
+		wg.Wait()
+	} else {
+		for i := range names {
+			fetchOne(i)
+		}
+	}
+	c.bufMu.Lock()
+	for _, r := range res {
+		if cap(r.vals) > 0 {
+			*c.bufs = append(*c.bufs, r.vals)
+		}
+	}
+	c.bufMu.Unlock()
+	out := make([]*Series, 0, len(names))
+	for i, name := range names {
+		r := res[i]
+		if r.err != nil {
+			if errors.Is(r.err, whisper.ErrNoData) || errors.Is(r.err, fs.ErrNotExist) {
 				continue
 			}
-			return nil, fmt.Errorf("fetch %s: %w", name, err)
-		}
-		for i, v := range vals {
-			if whisper.IsMissing(v) {
-				vals[i] = null
-			}
+			return nil, fmt.Errorf("fetch %s: %w", name, r.err)
 		}
 		*c.series++
-		*c.points += int64(len(vals))
-		if c.opts.MaxSeries > 0 && *c.series > c.opts.MaxSeries {
-			return nil, &limitError{fmt.Sprintf("request reads more than %d series (bound MaxSeries)", c.opts.MaxSeries)}
-		}
+		*c.points += int64(len(r.vals))
 		if c.opts.MaxPoints > 0 && *c.points > c.opts.MaxPoints {
 			return nil, &limitError{fmt.Sprintf("request reads more than %d points (bound MaxPoints)", c.opts.MaxPoints)}
 		}
 		out = append(out, &Series{
 			Name: name, PathExpression: pattern,
-			Start: rg.From, End: rg.Until, Step: rg.Step, Values: vals,
+			Start: r.rg.From, End: r.rg.Until, Step: r.rg.Step, Values: r.vals,
 			ConsolidationFunc: "average", ValuesPerPoint: 1, XFilesFactor: c.xff,
 		})
 	}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/gzhttp"
@@ -203,7 +204,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("unknown format %q: json, csv, raw, pickle, png or svg", req.format), http.StatusBadRequest)
 		return
 	}
-	out, err := h.evaluate(r.Context(), req)
+	out, release, err := h.evaluate(r.Context(), req)
+	defer release()
 	if err != nil {
 		fail(w, err)
 		return
@@ -257,11 +259,11 @@ func fail(w http.ResponseWriter, err error) {
 }
 
 // evaluate runs every target, bounded in time by MaxDuration.
-func (h *handler) evaluate(ctx context.Context, req *request) ([]*Series, error) {
+func (h *handler) evaluate(ctx context.Context, req *request) ([]*Series, func(), error) {
 	var nSeries int
 	var nPoints int64
 	ec := &evalCtx{from: req.from, until: req.until, now: req.now, xff: req.xff, opts: &h.o,
-		series: &nSeries, points: &nPoints, stacks: map[string][]float64{}}
+		series: &nSeries, points: &nPoints, stacks: map[string][]float64{}, bufMu: new(sync.Mutex), bufs: new([][]float64)}
 	type result struct {
 		s   []*Series
 		err error
@@ -304,11 +306,13 @@ func (h *handler) evaluate(ctx context.Context, req *request) ([]*Series, error)
 	defer timer.Stop()
 	select {
 	case r := <-done:
-		return r.s, r.err
+		return r.s, ec.release, r.err
 	case <-timer.C:
-		return nil, context.DeadlineExceeded
+		// The evaluation goes on in its goroutine and may still hold the
+		// buffers: they are left to the garbage collector.
+		return nil, func() {}, context.DeadlineExceeded
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, func() {}, ctx.Err()
 	}
 }
 
