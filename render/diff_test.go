@@ -93,6 +93,15 @@ var diffTargets = []string{
 	"nonNegativeDerivative(scale(counters.requests,2))", "derivative(summarize(counters.errors,'1h','max'))",
 }
 
+// stricter are bad targets graphite-web answers with 200 where statbox
+// answers 400 on purpose: an unclosed call (graphite-web's parser reads a
+// prefix and drops the rest) and an unknown consolidation function
+// (graphite-web fails only when it consolidates).
+var stricter = map[string]bool{
+	"sumSeries(servers.web01.cpu.user":               true,
+	"consolidateBy(servers.web01.cpu.user,'nosuch')": true,
+}
+
 // diffRanges are the absolute ranges asked; the first is the default.
 var diffRanges = []url.Values{
 	{"from": {strconv.Itoa(t0 - 6*3600)}, "until": {strconv.Itoa(t0)}},
@@ -184,8 +193,8 @@ func TestDifferential(t *testing.T) {
 		}
 		gc, got := ask(h, "GET", "/render", q)
 		if wc != 200 {
-			if gc == 200 {
-				t.Errorf("graphite-web answers %d (%.200s), statbox 200", wc, want)
+			if gc < 400 || gc > 499 {
+				t.Errorf("graphite-web answers %d (%.200s), statbox %d (%.200s)", wc, want, gc, got)
 			}
 			return
 		}
@@ -203,6 +212,36 @@ func TestDifferential(t *testing.T) {
 				q[k] = v
 			}
 			check(t, q)
+		})
+	}
+	// Bad targets: graphite-web answers 400 (or 500 for faults it does not
+	// catch); statbox must answer a 4xx naming the problem.
+	for _, target := range []string{
+		"nosuchFunction(servers.web01.cpu.user)", "sumSeries(servers.web01.cpu.user", "scale(servers.web01.cpu.user)",
+		"scale(servers.web01.cpu.user,'x')", "summarize(servers.web01.cpu.user,'1parsec')", "movingAverage(servers.web01.cpu.user,'abc')",
+		"divideSeries(servers.web01.cpu.user,servers.*.cpu.user)", "aggregate(servers.*.cpu.user,'nosuch')",
+		"consolidateBy(servers.web01.cpu.user,'nosuch')", "asPercent(servers.*.cpu.user,servers.web0[12].cpu.user)",
+		"percentileOfSeries(servers.*.cpu.user,0)", "timeShift(servers.web01.cpu.user,'1x')", "aliasSub(servers.web01.cpu.user,'(','x')",
+	} {
+		t.Run("bad/"+target, func(t *testing.T) {
+			q := url.Values{"target": {target}, "format": {"json"}, "now": {strconv.Itoa(t0)}, "from": {"-1h"}}
+			wc, want, err := gw.Get("/render", q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gc, got := ask(h, "GET", "/render", q)
+			if wc == 200 && stricter[target] && gc >= 400 && gc <= 499 {
+				return
+			}
+			if wc == 200 {
+				if err := compareSeries(got, want); err != nil {
+					t.Errorf("graphite-web answers 200, statbox: %v", err)
+				}
+				return
+			}
+			if gc < 400 || gc > 499 {
+				t.Errorf("graphite-web %d, statbox %d: %s", wc, gc, got)
+			}
 		})
 	}
 	// Time forms, archive selection, maxDataPoints and nulls on a few targets.
