@@ -288,3 +288,72 @@ func TestDifferential(t *testing.T) {
 		}
 	})
 }
+
+// TestFunctionsMetadata compares /functions with graphite-web's metadata
+// for every function statbox implements: group and each parameter's name,
+// type, required, multiple and default (descriptions are statbox's own
+// words). graphite-web 1.1.8 cannot serve /functions on Python 3.11
+// (inspect.getargspec is gone), so its metadata is read in its Python.
+func TestFunctionsMetadata(t *testing.T) {
+	gw := graphiteweb.ForTest(t, t.TempDir(), t.TempDir())
+	defer gw.Close()
+	ref, err := gw.Python(`
+import json
+from graphite.functions import SeriesFunctions
+out = {}
+for name, f in SeriesFunctions().items():
+    out[name] = {"group": getattr(f, "group", None), "params": [p.toJSON() for p in getattr(f, "params", [])]}
+print(json.dumps(out).replace("Infinity", "1e9999"))
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantAll, err := fastjson.ParseBytes(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := statboxHandler(t.TempDir())
+	code, all := ask(h, "GET", "/functions", nil)
+	if code != 200 {
+		t.Fatalf("/functions: %d", code)
+	}
+	list, err := fastjson.ParseBytes(all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, _ := list.Object()
+	n := 0
+	obj.Visit(func(name []byte, v *fastjson.Value) {
+		n++
+		w := wantAll.Get(string(name))
+		if w == nil {
+			t.Errorf("%s: graphite-web has no such function", name)
+			return
+		}
+		if g, wg := string(v.GetStringBytes("group")), string(w.GetStringBytes("group")); g != wg {
+			t.Errorf("%s: group %q, want %q", name, g, wg)
+		}
+		gp, wp := v.GetArray("params"), w.GetArray("params")
+		if len(gp) != len(wp) {
+			t.Errorf("%s: %d params, want %d: %s", name, len(gp), len(wp), w.Get("params"))
+			return
+		}
+		for i := range wp {
+			for _, k := range []string{"name", "type", "required", "multiple", "default"} {
+				a, b := gp[i].Get(k), wp[i].Get(k)
+				if (a == nil) != (b == nil) || a != nil && a.String() != b.String() {
+					t.Errorf("%s param %d %s: %v, want %v", name, i, k, a, b)
+				}
+			}
+		}
+	})
+	if n < 80 {
+		t.Errorf("/functions lists %d functions", n)
+	}
+	if code, body := ask(h, "GET", "/functions/sumSeries", nil); code != 200 || !strings.Contains(string(body), `"name": "sumSeries"`) {
+		t.Errorf("/functions/sumSeries: %d %.100s", code, body)
+	}
+	if code, _ := ask(h, "GET", "/functions/nosuch", nil); code != 404 {
+		t.Errorf("/functions/nosuch: %d, want 404", code)
+	}
+}

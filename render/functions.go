@@ -401,7 +401,7 @@ func init() {
 			return list, nil
 		}})
 	register(&function{name: "keepLastValue", group: "Transform", desc: "Fills runs of nulls up to limit long with the value before them.",
-		params: []param{sl("seriesList"), {name: "limit", typ: "integer", def: "INF"}},
+		params: []param{sl("seriesList"), {name: "limit", typ: "intOrInf", def: "INF"}},
 		fn: func(a *args) ([]*Series, error) {
 			list, err := a.seriesList(0)
 			if err != nil {
@@ -619,7 +619,7 @@ func init() {
 		s.LineWidth, err = a.num(1, 1)
 		return
 	})
-	attr("dashed", "Draws the series dashed.", []param{{name: "dashLength", typ: "float", def: 5}}, func(a *args, s *Series) (err error) {
+	attr("dashed", "Draws the series dashed.", []param{{name: "dashLength", typ: "integer", def: 5}}, func(a *args, s *Series) (err error) {
 		s.Dashed, err = a.num(1, 5)
 		s.Name = "dashed(" + s.Name + ", " + pyG(s.Dashed) + ")"
 		return
@@ -661,7 +661,7 @@ func init() {
 		return nil
 	})
 	register(&function{name: "stacked", group: "Graph", desc: "Stacks the series on one another.",
-		params: []param{sl("seriesLists"), {name: "stack", typ: "string"}},
+		params: []param{sl("seriesList"), {name: "stack", typ: "string"}},
 		fn: func(a *args) ([]*Series, error) {
 			list, err := a.seriesList(0)
 			if err != nil {
@@ -700,6 +700,8 @@ func init() {
 			return out, nil
 		}})
 
+	functions["consolidateBy"].group = "Special"
+	functions["cumulative"].group = "Special"
 	registerAliases()
 	registerFilters()
 	registerTime()

@@ -158,7 +158,7 @@ func registerAliases() {
 			return list, nil
 		}})
 	register(&function{name: "legendValue", group: "Alias", desc: "Appends values of the series to its name.",
-		params: []param{sl("seriesList"), {name: "valueTypes", typ: "string", multiple: true}},
+		params: []param{sl("seriesList"), {name: "valuesTypes", typ: "string", multiple: true}},
 		fn: func(a *args) ([]*Series, error) {
 			list, err := a.seriesList(0)
 			if err != nil {
@@ -256,7 +256,7 @@ func registerFilters() {
 	}
 	top := func(name, agg string, highest bool) {
 		register(&function{name: name, group: "Filter Series", desc: "The n series with the " + map[bool]string{true: "highest", false: "lowest"}[highest] + " " + agg + ".",
-			params: []param{sl("seriesList"), {name: "n", typ: "integer", def: 1}},
+			params: []param{sl("seriesList"), {name: "n", typ: "integer", required: true}},
 			fn: func(a *args) ([]*Series, error) {
 				list, err := a.seriesList(0)
 				if err != nil {

@@ -26,7 +26,7 @@ func (a *args) refetch(from, until int64) ([]*Series, error) {
 
 func registerTime() {
 	register(&function{name: "timeShift", group: "Transform", desc: "Draws the series as it was a time interval earlier.",
-		params: []param{sl("seriesList"), {name: "timeShift", typ: "interval", required: true}, {name: "resetEnd", typ: "boolean", def: true}, {name: "alignDST", typ: "boolean", def: false}},
+		params: []param{sl("seriesList"), {name: "timeShift", typ: "interval", required: true}, {name: "resetEnd", typ: "boolean", def: true}, {name: "alignDst", typ: "boolean", def: false}},
 		fn: func(a *args) ([]*Series, error) {
 			list, err := a.seriesList(0)
 			if err != nil {

@@ -26,6 +26,8 @@ type Server struct {
 	// URL is its base, e.g. http://127.0.0.1:PORT, without a trailing slash.
 	URL string
 	cmd *exec.Cmd
+	env []string
+	dir string
 }
 
 // Available says why graphite-web cannot run here, or nil.
@@ -122,7 +124,24 @@ func Start(whisperDir, workDir string) (*Server, error) {
 		log, _ := os.ReadFile(logf.Name())
 		return nil, fmt.Errorf("graphite-web did not start: %s", log)
 	}
-	return &Server{URL: "http://127.0.0.1:" + p, cmd: cmd}, nil
+	return &Server{URL: "http://127.0.0.1:" + p, cmd: cmd, env: env, dir: workDir}, nil
+}
+
+// Python runs a script in graphite-web's environment (its settings, its
+// modules importable) and returns what it prints: for asking graphite-web
+// what its HTTP API cannot answer on Python 3.11, such as /functions, which
+// fails there on inspect.getargspec.
+func (s *Server) Python(script string) ([]byte, error) {
+	cmd := exec.Command(Python, "-c", "import django; django.setup()\n"+script)
+	cmd.Env, cmd.Dir = s.env, s.dir
+	out, err := cmd.Output()
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			return out, fmt.Errorf("graphite-web python: %v: %s", err, ee.Stderr)
+		}
+		return out, fmt.Errorf("graphite-web python: %w", err)
+	}
+	return out, nil
 }
 
 // Close stops the server.
