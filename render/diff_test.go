@@ -7,14 +7,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/valyala/fastjson"
-
-	"statbox/render/internal/graphiteweb"
 )
 
 // diffTargets are asked of graphite-web and of statbox over the same files.
@@ -179,10 +179,7 @@ func ask(h http.Handler, method, path string, q url.Values) (int, []byte) {
 // TestDifferential asks graphite-web 1.1.8 and statbox the same targets over
 // the same whisper files and compares names and values.
 func TestDifferential(t *testing.T) {
-	dir := t.TempDir()
-	root := writeFixture(t, dir)
-	gw := graphiteweb.ForTest(t, root, t.TempDir())
-	defer gw.Close()
+	gw, root := sharedGraphiteWeb(t)
 	h := statboxHandler(root)
 
 	check := func(t *testing.T, q url.Values) {
@@ -295,8 +292,7 @@ func TestDifferential(t *testing.T) {
 // words). graphite-web 1.1.8 cannot serve /functions on Python 3.11
 // (inspect.getargspec is gone), so its metadata is read in its Python.
 func TestFunctionsMetadata(t *testing.T) {
-	gw := graphiteweb.ForTest(t, t.TempDir(), t.TempDir())
-	defer gw.Close()
+	gw, _ := sharedGraphiteWeb(t)
 	ref, err := gw.Python(`
 import json
 from graphite.functions import SeriesFunctions
@@ -355,5 +351,44 @@ print(json.dumps(out).replace("Infinity", "1e9999"))
 	}
 	if code, _ := ask(h, "GET", "/functions/nosuch", nil); code != 404 {
 		t.Errorf("/functions/nosuch: %d, want 404", code)
+	}
+}
+
+// TestFormats compares csv and raw byte for byte with graphite-web, and
+// pickle as graphite-web's own unpickler reads it.
+func TestFormats(t *testing.T) {
+	gw, root := sharedGraphiteWeb(t)
+	work := t.TempDir()
+	h := statboxHandler(root)
+	for _, target := range []string{"servers.web01.cpu.user", "sumSeries(servers.*.cpu.user)", "gauges.sparse", "scale(gauges.negative,0.1)", "nosuch", "servers.web0[12].cpu.*"} {
+		for _, format := range []string{"csv", "raw", "pickle"} {
+			q := url.Values{"target": {target}, "format": {format}, "now": {strconv.Itoa(t0)}, "from": {"-2h"}}
+			wc, want, err := gw.Get("/render", q)
+			if err != nil || wc != 200 {
+				t.Fatalf("graphite-web %s %s: %d %v", target, format, wc, err)
+			}
+			gc, got := ask(h, "GET", "/render", q)
+			if gc != 200 {
+				t.Errorf("%s %s: %d %s", target, format, gc, got)
+				continue
+			}
+			if format != "pickle" {
+				if string(got) != string(want) {
+					t.Errorf("%s %s:\n%.400q\nwant\n%.400q", target, format, got, want)
+				}
+				continue
+			}
+			gf, wf := filepath.Join(work, "got.pickle"), filepath.Join(work, "want.pickle")
+			os.WriteFile(gf, got, 0o644)
+			os.WriteFile(wf, want, 0o644)
+			out, err := gw.Python(fmt.Sprintf(`
+import pickle
+g = pickle.load(open(%q, "rb")); w = pickle.load(open(%q, "rb"))
+print("same" if g == w else "differ\n%%r\n%%r" %% (g, w))
+`, gf, wf))
+			if err != nil || !strings.HasPrefix(string(out), "same") {
+				t.Errorf("%s pickle: %v %.600s", target, err, out)
+			}
+		}
 	}
 }
