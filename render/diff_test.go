@@ -91,6 +91,16 @@ var diffTargets = []string{
 	"highestAverage(groupByNode(servers.*.cpu.*,1,'sum'),2)", "asPercent(servers.web01.cpu.user,sumSeries(servers.*.cpu.user))",
 	"divideSeries(sumSeries(servers.*.cpu.user),countSeries(servers.*.cpu.user))", "timeShift(sumSeries(servers.*.cpu.user),'1d')",
 	"nonNegativeDerivative(scale(counters.requests,2))", "derivative(summarize(counters.errors,'1h','max'))",
+	// tags
+	"seriesByTag('name=disk.used')", "seriesByTag('name=disk.used','dc=east')", "seriesByTag('dc=east')",
+	"seriesByTag('name=disk.used','host!=b')", "seriesByTag('name=~disk.*','dc=~ea.*')", "seriesByTag('name=disk.used','host!=~[ab]')",
+	"sumSeries(seriesByTag('name=disk.used'))", "groupByTags(seriesByTag('name=disk.used'),'sum','dc')",
+	"groupByTags(seriesByTag('dc=east'),'max','name')", "groupByTags(seriesByTag('name=disk.used'),'average','name','dc')",
+	"aliasByNode(seriesByTag('name=disk.used'),'host')", "aliasByNode(seriesByTag('name=disk.used'),0,'dc')",
+	"groupByNode(seriesByTag('name=disk.used'),'dc','sum')", "disk.used;dc=east;host=a", "scale(seriesByTag('name=cpu.load'),2)",
+	// timeSlice, events
+	"timeSlice(servers.web01.cpu.user,'1699990000','1699995000')", "timeSlice(servers.*.cpu.user,'20231114')",
+	"events('deploy')", "events('deploy','web')", "events('*')", "events('nosuch')", "sumSeries(events('deploy'))",
 }
 
 // stricter are bad targets graphite-web answers with 200 where statbox
@@ -159,7 +169,7 @@ func names(a []*fastjson.Value) string {
 }
 
 func statboxHandler(root string) http.Handler {
-	return Mux(Options{Fetcher: dirFetcher{root}, Finder: listFinder(fixtureNames), Now: func() time.Time { return time.Unix(t0, 0) }})
+	return Mux(Options{Fetcher: dirFetcher{root}, Finder: listFinder(fixtureNames), Events: fixtureEventSource{}, Now: func() time.Time { return time.Unix(t0, 0) }})
 }
 
 func ask(h http.Handler, method, path string, q url.Values) (int, []byte) {
@@ -200,6 +210,9 @@ func TestDifferential(t *testing.T) {
 		}
 		if err := compareSeries(got, want); err != nil {
 			t.Errorf("%v\nstatbox:      %.600s\ngraphite-web: %.600s", err, got, want)
+		}
+		if os.Getenv("RENDER_DIFF_LOG") != "" {
+			t.Logf("graphite-web: %.300s", want)
 		}
 	}
 	for _, target := range diffTargets {

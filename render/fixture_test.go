@@ -1,6 +1,7 @@
 package render
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -24,6 +25,34 @@ var fixtureNames = []string{
 	"servers.db01.cpu.user", "servers.db01.disk.used",
 	"counters.requests", "counters.errors",
 	"gauges.temp10s", "gauges.negative", "gauges.sparse", "gauges.empty",
+	"disk.used;dc=east;host=a", "disk.used;dc=east;host=b", "disk.used;dc=west;host=c", "cpu.load;dc=east;host=a",
+}
+
+// fixtureEvents are the events of the differential tests: when and tags.
+var fixtureEvents = []struct {
+	when int64
+	tags []string
+}{
+	{t0 - 3000, []string{"deploy", "web"}}, {t0 - 3000, []string{"deploy", "web"}},
+	{t0 - 1500, []string{"deploy", "db"}}, {t0 - 700, []string{"outage"}}, {t0 - 100, []string{"deploy", "web", "canary"}},
+}
+
+// fixtureEventSource gives fixtureEvents carrying all the asked tags, from
+// and until included, as graphite-web's find_events does.
+type fixtureEventSource struct{}
+
+func (fixtureEventSource) EventTimes(from, until int64, tags []string) ([]int64, error) {
+	var out []int64
+	for _, e := range fixtureEvents {
+		ok := e.when >= from && e.when <= until
+		for _, t := range tags {
+			ok = ok && slices.Contains(e.tags, t)
+		}
+		if ok {
+			out = append(out, e.when)
+		}
+	}
+	return out, nil
 }
 
 // fixtureValue is the value of metric k at minute i before t0, NaN for none.
@@ -163,11 +192,35 @@ func (l listFinder) Expand(pattern string) []string {
 func (l listFinder) TaggedSeries(exprs []string) ([]string, error) {
 	var out []string
 	for _, n := range l {
+		if !strings.Contains(n, ";") {
+			continue
+		}
 		tags := seriesTags(n)
 		ok := true
 		for _, e := range exprs {
-			k, v, _ := strings.Cut(e, "=")
-			ok = ok && tags[k] == v
+			i := strings.IndexAny(e, "!=")
+			if i < 0 {
+				return nil, fmt.Errorf("bad tag expression %q", e)
+			}
+			k, op, v := e[:i], "", ""
+			for _, o := range []string{"!=~", "=~", "!=", "="} {
+				if strings.HasPrefix(e[i:], o) {
+					op, v = o, e[i+len(o):]
+					break
+				}
+			}
+			switch op {
+			case "=":
+				ok = ok && tags[k] == v
+			case "!=":
+				ok = ok && tags[k] != v
+			case "=~", "!=~":
+				re, err := regexp.Compile("^(?:" + v + ")")
+				if err != nil {
+					return nil, err
+				}
+				ok = ok && re.MatchString(tags[k]) == (op == "=~")
+			}
 		}
 		if ok {
 			out = append(out, n)

@@ -1,8 +1,11 @@
 package render
 
 import (
+	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -36,6 +39,9 @@ func sharedGraphiteWeb(t *testing.T) (*graphiteweb.Server, string) {
 		}
 		shared.root = writeFixture(t, shared.dir)
 		shared.srv, shared.err = graphiteweb.Start(shared.root, filepath.Join(shared.dir, "graphite-web"))
+		if shared.err == nil {
+			shared.err = registerFixture(shared.srv)
+		}
 	})
 	if shared.err != nil {
 		t.Fatal(shared.err)
@@ -52,4 +58,26 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(shared.dir)
 	}
 	os.Exit(code)
+}
+
+// registerFixture tells graphite-web's tag database of the tagged series and
+// its event store of the events, as the appliance's index and event store
+// know them.
+func registerFixture(s *graphiteweb.Server) error {
+	form := url.Values{}
+	for _, n := range fixtureNames {
+		if strings.Contains(n, ";") {
+			form.Add("path", n)
+		}
+	}
+	if c, b, err := s.Post("/tags/tagMultiSeries", "application/x-www-form-urlencoded", strings.NewReader(form.Encode())); err != nil || c != 200 {
+		return fmt.Errorf("tagMultiSeries: %d %v %.300s", c, err, b)
+	}
+	for _, e := range fixtureEvents {
+		body := fmt.Sprintf(`{"what": "e", "tags": %q, "when": %d, "data": ""}`, strings.Join(e.tags, " "), e.when)
+		if c, b, err := s.Post("/events/", "application/json", strings.NewReader(body)); err != nil || c != 200 {
+			return fmt.Errorf("post event: %d %v %.300s", c, err, b)
+		}
+	}
+	return nil
 }

@@ -162,6 +162,17 @@ func (s *Server) Get(path string, q url.Values) (int, []byte, error) {
 	return resp.StatusCode, b, err
 }
 
+// Post sends a form or body to path and returns status and body.
+func (s *Server) Post(path, contentType string, body io.Reader) (int, []byte, error) {
+	resp, err := http.Post(s.URL+path, contentType, body)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
 // ForTest starts graphite-web for a test binary over whisperDir: it skips tb
 // when graphite-web is missing, or fails it when the CI variable is "true".
 // The caller closes the server (from TestMain or tb.Cleanup).
