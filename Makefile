@@ -7,9 +7,10 @@ BIN      := bin/statbox
 FUZZTIME ?= 5s
 # Each fuzz target runs alone (go test -fuzz takes one at a time): package:target.
 FUZZ     := ./storage/whisper:FuzzParseHeader ./storage/whisper:FuzzUpdateFetch \
-            ./hotpath/carbon:FuzzStream ./hotpath/pickle:FuzzDecode
+            ./hotpath/carbon:FuzzStream ./hotpath/pickle:FuzzDecode \
+            ./render/expr:FuzzParse
 
-.PHONY: build run test deps vet fuzz fuzz-save bench bench-whisper bench-carbon generate clean
+.PHONY: build run test deps deps-graphite-web vet fuzz fuzz-save bench bench-whisper bench-carbon generate clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/statbox
@@ -23,7 +24,7 @@ run: build
 # that for the install, and its databases are kept on removal.
 # As root they are installed; otherwise the tests that need them skip (or fail
 # with CI=true).
-deps:
+deps: deps-graphite-web
 	@if ! /usr/bin/python3 -c 'import whisper, carbon' 2>/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing python3-whisper and graphite-carbon"; \
@@ -32,6 +33,18 @@ deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-whisper graphite-carbon tzdata >/dev/null; \
 	    rc=$$?; [ -n "$$made" ] && rm -f /usr/sbin/policy-rc.d; exit $$rc; \
 	  else echo "python3-whisper and graphite-carbon are missing and installing them needs root"; fi; \
+	fi
+
+# graphite-web 1.1.8, the reference the render tests ask side by side with
+# statbox (render/internal/graphiteweb starts it). It is a Django app run by
+# the tests themselves: no web server, no service.
+deps-graphite-web:
+	@if ! /usr/bin/python3 -c 'import importlib.util as u, sys; sys.exit(u.find_spec("graphite.render.functions") is None)' 2>/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing graphite-web"; \
+	    apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends graphite-web >/dev/null; \
+	  else echo "graphite-web is missing and installing it needs root"; fi; \
 	fi
 
 vet:

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -45,8 +46,16 @@ func TestE2EIndex(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// The render engine expands globs and tag queries through the index.
+	from, until := strconv.FormatInt(ts-60, 10), strconv.FormatInt(ts+60, 10)
+	for _, target := range []string{"e2e.idx.*", "seriesByTag('k=v')"} {
+		series, body := d.render(t, from, until, target)
+		if len(series) != 1 {
+			t.Errorf("render %s: %s", target, body)
+		}
+	}
 	resp, err := e2eClient.Post("http://"+d.HTTP+"/events/", "application/json",
-		strings.NewReader(`{"what": "deploy", "tags": ["e2e"], "when": 1700000000}`))
+		strings.NewReader(fmt.Sprintf(`{"what": "deploy", "tags": ["e2e"], "when": %d}`, ts)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,9 +72,13 @@ func TestE2EIndex(t *testing.T) {
 	if got := get(d, tags); got != wantTags {
 		t.Errorf("after restart, tags: %s", got)
 	}
-	const wantEvent = `[{"when": 1700000000, "what": "deploy", "data": "", "tags": ["e2e"], "id": 1}]`
+	wantEvent := fmt.Sprintf(`[{"when": %d, "what": "deploy", "data": "", "tags": ["e2e"], "id": 1}]`, ts)
 	if got := get(d, "/events/get_data?tags=e2e"); got != wantEvent {
 		t.Errorf("after restart, events: %s", got)
+	}
+	// events() of the render engine reads the same store.
+	if series, body := d.render(t, from, until, `events("e2e")`); len(series) != 1 || !strings.Contains(body, fmt.Sprintf("[1.0, %d]", ts)) {
+		t.Errorf("render events(e2e): %s", body)
 	}
 	// A file removed by hand leaves the index at the next SIGHUP.
 	if err := os.Remove(filepath.Join(data, "whisper", "e2e", "idx", "a.wsp")); err != nil {

@@ -232,7 +232,10 @@ func (d *daemon) routes() http.Handler {
 		}
 		io.WriteString(w, "ok\n")
 	})
-	mux.Handle("/render", render.Handler(d.cache, time.Now))
+	rm := render.Mux(render.Options{Fetcher: d.cache, Finder: d.index, Events: d.events})
+	for _, p := range []string{"/render", "/render/", "/functions", "/functions/", "/version", "/version/"} {
+		mux.Handle(p, rm)
+	}
 	fh := &find.Handler{Index: d.index, Intervals: find.WhisperIntervals(filepath.Join(d.cfg.Data, "whisper"), time.Now)}
 	mux.Handle("/metrics", fh)
 	mux.Handle("/metrics/", fh)
