@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"statbox/render/internal/refweb"
+	"statbox/render/internal/graphiteweb"
 	evstore "statbox/storage/events"
 )
 
@@ -61,7 +61,7 @@ var posted = []string{
 func TestDifferential(t *testing.T) {
 	wdir := t.TempDir()
 	os.MkdirAll(filepath.Join(wdir, "whisper"), 0o755)
-	gw := refweb.Start(t, filepath.Join(wdir, "whisper"))
+	gw := startGraphiteWeb(t, filepath.Join(wdir, "whisper"))
 	sb, _ := statbox(t, t.TempDir())
 	for _, ev := range posted {
 		gs, _, gb := do(t, "POST", gw.URL+"/events/", "application/json", ev)
@@ -209,4 +209,13 @@ func TestBadInput(t *testing.T) {
 	if st, _, _ := do(t, "GET", sb+"/events/x/y", "", ""); st != 404 {
 		t.Errorf("GET /events/x/y: %d", st)
 	}
+}
+
+// startGraphiteWeb runs graphite-web 1.1.8 over the whisper tree for the
+// test (render/internal/graphiteweb), stopped when it ends.
+func startGraphiteWeb(tb testing.TB, whisperDir string) *graphiteweb.Server {
+	tb.Helper()
+	gw := graphiteweb.ForTest(tb, whisperDir, tb.TempDir())
+	tb.Cleanup(func() { gw.Close() })
+	return gw
 }

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"statbox/render/internal/refweb"
 	"statbox/storage/index"
 )
 
@@ -57,7 +56,7 @@ func BenchmarkFindHTTP(b *testing.B) {
 	defer x.Close()
 	sb := httptest.NewServer(&Handler{Index: x})
 	defer sb.Close()
-	gw := refweb.Start(b, wsp)
+	gw := startGraphiteWeb(b, wsp)
 	for _, side := range []struct{ name, base string }{{"statbox", sb.URL}, {"graphite-web", gw.URL}} {
 		for _, p := range benchPatterns {
 			u := side.base + "/metrics/find?query=" + url.QueryEscape(p)

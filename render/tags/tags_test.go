@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"statbox/render/internal/refweb"
+	"statbox/render/internal/graphiteweb"
 	"statbox/storage/index"
 )
 
@@ -66,7 +66,7 @@ var ids = regexp.MustCompile(`"id": [0-9]+`)
 func TestDifferential(t *testing.T) {
 	wdir := t.TempDir()
 	os.MkdirAll(filepath.Join(wdir, "whisper"), 0o755)
-	gw := refweb.Start(t, filepath.Join(wdir, "whisper"))
+	gw := startGraphiteWeb(t, filepath.Join(wdir, "whisper"))
 	sb, _ := statbox(t)
 
 	reg := url.Values{"path": series}
@@ -217,4 +217,13 @@ func TestPersist(t *testing.T) {
 	if len(got) != 1 || got[0] != "a;b=2;z=1" {
 		t.Errorf("after restart: %q", got)
 	}
+}
+
+// startGraphiteWeb runs graphite-web 1.1.8 over the whisper tree for the
+// test (render/internal/graphiteweb), stopped when it ends.
+func startGraphiteWeb(tb testing.TB, whisperDir string) *graphiteweb.Server {
+	tb.Helper()
+	gw := graphiteweb.ForTest(tb, whisperDir, tb.TempDir())
+	tb.Cleanup(func() { gw.Close() })
+	return gw
 }
