@@ -6,7 +6,9 @@ package pyjson
 import (
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 
 	"statbox/render/pyfmt"
 )
@@ -26,6 +28,53 @@ type Object []Field
 // Python writes them), string, []string, []int64, []any or Object; any other
 // type is written as null.
 func Append(dst []byte, v any, ascii bool) []byte {
+	return Options{ASCII: ascii}.Append(dst, v)
+}
+
+// Options are json.dumps's arguments that graphite-web varies.
+type Options struct {
+	ASCII    bool // ensure_ascii
+	Indent   int  // indent: 0 is None (one line); n puts each item on its own line
+	SortKeys bool // sort_keys
+}
+
+// Append appends v as json.dumps(v, ensure_ascii=o.ASCII, indent=o.Indent or
+// None, sort_keys=o.SortKeys) writes it.
+func (o Options) Append(dst []byte, v any) []byte {
+	return o.appendValue(dst, v, 0)
+}
+
+// open starts a container's item: the separator after the previous one and,
+// when indenting, a new line at the item's depth. With an indent Python
+// separates items by "," alone, without by ", ".
+func (o Options) open(dst []byte, i, level int) []byte {
+	if i > 0 {
+		dst = append(dst, ',')
+		if o.Indent == 0 {
+			dst = append(dst, ' ')
+		}
+	}
+	if o.Indent > 0 {
+		dst = append(dst, '\n')
+		for range o.Indent * (level + 1) {
+			dst = append(dst, ' ')
+		}
+	}
+	return dst
+}
+
+// close ends a non-empty container: a new line at its own depth.
+func (o Options) close(dst []byte, level int, c byte) []byte {
+	if o.Indent > 0 {
+		dst = append(dst, '\n')
+		for range o.Indent * level {
+			dst = append(dst, ' ')
+		}
+	}
+	return append(dst, c)
+}
+
+func (o Options) appendValue(dst []byte, v any, level int) []byte {
 	switch v := v.(type) {
 	case nil:
 		return append(dst, "null"...)
@@ -51,45 +100,53 @@ func Append(dst []byte, v any, ascii bool) []byte {
 		}
 		return pyfmt.AppendFloatRepr(dst, v)
 	case string:
-		return AppendString(dst, v, ascii)
+		return AppendString(dst, v, o.ASCII)
 	case []string:
+		if len(v) == 0 {
+			return append(dst, "[]"...)
+		}
 		dst = append(dst, '[')
 		for i, s := range v {
-			if i > 0 {
-				dst = append(dst, ", "...)
-			}
-			dst = AppendString(dst, s, ascii)
+			dst = o.open(dst, i, level)
+			dst = AppendString(dst, s, o.ASCII)
 		}
-		return append(dst, ']')
+		return o.close(dst, level, ']')
 	case []int64:
+		if len(v) == 0 {
+			return append(dst, "[]"...)
+		}
 		dst = append(dst, '[')
 		for i, n := range v {
-			if i > 0 {
-				dst = append(dst, ", "...)
-			}
+			dst = o.open(dst, i, level)
 			dst = strconv.AppendInt(dst, n, 10)
 		}
-		return append(dst, ']')
+		return o.close(dst, level, ']')
 	case []any:
+		if len(v) == 0 {
+			return append(dst, "[]"...)
+		}
 		dst = append(dst, '[')
 		for i, e := range v {
-			if i > 0 {
-				dst = append(dst, ", "...)
-			}
-			dst = Append(dst, e, ascii)
+			dst = o.open(dst, i, level)
+			dst = o.appendValue(dst, e, level+1)
 		}
-		return append(dst, ']')
+		return o.close(dst, level, ']')
 	case Object:
+		if len(v) == 0 {
+			return append(dst, "{}"...)
+		}
+		if o.SortKeys && !slices.IsSortedFunc(v, func(a, b Field) int { return strings.Compare(a.Key, b.Key) }) {
+			v = slices.Clone(v)
+			slices.SortStableFunc(v, func(a, b Field) int { return strings.Compare(a.Key, b.Key) })
+		}
 		dst = append(dst, '{')
 		for i, f := range v {
-			if i > 0 {
-				dst = append(dst, ", "...)
-			}
-			dst = AppendString(dst, f.Key, ascii)
+			dst = o.open(dst, i, level)
+			dst = AppendString(dst, f.Key, o.ASCII)
 			dst = append(dst, ": "...)
-			dst = Append(dst, f.Value, ascii)
+			dst = o.appendValue(dst, f.Value, level+1)
 		}
-		return append(dst, '}')
+		return o.close(dst, level, '}')
 	}
 	return append(dst, "null"...)
 }
@@ -137,10 +194,23 @@ func AppendString(dst []byte, s string, ascii bool) []byte {
 // JSON as application/json when the request's Accept header is missing or
 // exactly application/json, UTF-8 JSON with ";charset=utf-8" otherwise
 // (browsers, Grafana), wrapped as jsonp(...) in text/javascript when the
-// jsonp parameter is set.
+// jsonp parameter is set, indented by 2 when the pretty parameter (form,
+// else query string) is not empty. r's form must have been parsed.
 func Respond(w http.ResponseWriter, r *http.Request, v any, jsonp string) {
 	accept := r.Header.Get("Accept")
 	ascii := accept == "" || accept == "application/json"
+	o := Options{ASCII: ascii}
+	// Django's QueryDict.get gives a key's last value.
+	pretty := ""
+	if p := r.URL.Query()["pretty"]; len(p) > 0 {
+		pretty = p[len(p)-1]
+	}
+	if p := r.PostForm["pretty"]; len(p) > 0 {
+		pretty = p[len(p)-1]
+	}
+	if pretty != "" {
+		o.Indent = 2
+	}
 	body := make([]byte, 0, 256)
 	ctype := "application/json"
 	if jsonp != "" {
@@ -148,7 +218,7 @@ func Respond(w http.ResponseWriter, r *http.Request, v any, jsonp string) {
 		body = append(body, '(')
 		ctype = "text/javascript"
 	}
-	body = Append(body, v, ascii)
+	body = o.Append(body, v)
 	if jsonp != "" {
 		body = append(body, ')')
 	}

@@ -28,7 +28,10 @@ floats = [0.0, -0.0, 1.0, 0.1, 1e16, 1e-7, 123456789.125, 1.7976931348623157e308
 for a in (True, False):
     print(json.dumps(strs, ensure_ascii=a))
 print(json.dumps(floats))
-print(json.dumps({"k": [1, None, True, "v"], "e": {}}))`)
+print(json.dumps({"k": [1, None, True, "v"], "e": {}}))
+v = {"b": [{"z": 1, "a": []}, "x"], "a": {}, "c": {"y": [1, 2]}}
+print(json.dumps(v, indent=2).replace("\n", "|"))
+print(json.dumps(v, indent=2, sort_keys=True).replace("\n", "|"))`)
 	cmd.Stdin = strings.NewReader(string(in))
 	out, err := cmd.Output()
 	if err != nil {
@@ -43,11 +46,14 @@ print(json.dumps({"k": [1, None, True, "v"], "e": {}}))`)
 	for i, f := range floats {
 		anyFloats[i] = f
 	}
+	nested := O("b", []any{O("z", 1, "a", []any{}), "x"}, "a", Object{}, "c", O("y", []int64{1, 2}))
 	for i, got := range []string{
 		string(Append(nil, anyStrs, true)),
 		string(Append(nil, strs, false)),
 		string(Append(nil, anyFloats, true)),
 		string(Append(nil, O("k", []any{1, nil, true, "v"}, "e", Object{}), true)),
+		strings.ReplaceAll(string(Options{ASCII: true, Indent: 2}.Append(nil, nested)), "\n", "|"),
+		strings.ReplaceAll(string(Options{ASCII: true, Indent: 2, SortKeys: true}.Append(nil, nested)), "\n", "|"),
 	} {
 		if got != lines[i] {
 			t.Errorf("line %d\n Python %s\n pyjson %s", i, lines[i], got)

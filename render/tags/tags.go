@@ -102,9 +102,15 @@ func list(q url.Values, key string) []string {
 	return q[key+"[]"]
 }
 
-func respond(w http.ResponseWriter, v any) {
+// respond writes v as graphite-web's jsonResponse does: ASCII JSON, indented
+// by 2 with sorted keys when the pretty parameter is not empty.
+func respond(w http.ResponseWriter, q url.Values, v any) {
+	o := pyjson.Options{ASCII: true}
+	if last(q, "pretty") != "" {
+		o.Indent, o.SortKeys = 2, true
+	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Write(pyjson.Append(nil, v, true))
+	w.Write(o.Append(nil, v))
 }
 
 func methods(w http.ResponseWriter, r *http.Request, allowed ...string) bool {
@@ -197,10 +203,10 @@ func (h *Handler) tagSeries(w http.ResponseWriter, r *http.Request, q url.Values
 		}
 	}
 	if multi {
-		respond(w, out)
+		respond(w, q, out)
 		return
 	}
-	respond(w, out[0])
+	respond(w, q, out[0])
 }
 
 func (h *Handler) findSeries(w http.ResponseWriter, r *http.Request, q url.Values) {
@@ -217,7 +223,7 @@ func (h *Handler) findSeries(w http.ResponseWriter, r *http.Request, q url.Value
 		fail(w, err)
 		return
 	}
-	respond(w, nonNil(out))
+	respond(w, q, nonNil(out))
 }
 
 func (h *Handler) autoCompleteTags(w http.ResponseWriter, r *http.Request, q url.Values) {
@@ -233,7 +239,7 @@ func (h *Handler) autoCompleteTags(w http.ResponseWriter, r *http.Request, q url
 		fail(w, err)
 		return
 	}
-	respond(w, nonNil(out))
+	respond(w, q, nonNil(out))
 }
 
 func (h *Handler) autoCompleteValues(w http.ResponseWriter, r *http.Request, q url.Values) {
@@ -254,7 +260,7 @@ func (h *Handler) autoCompleteValues(w http.ResponseWriter, r *http.Request, q u
 		fail(w, err)
 		return
 	}
-	respond(w, nonNil(out))
+	respond(w, q, nonNil(out))
 }
 
 // list is GET /tags: [{"id": n, "tag": t}, ...]; its filter is read from the
@@ -277,7 +283,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 	for i, t := range tags {
 		out[i] = pyjson.O("id", t.ID, "tag", t.Tag)
 	}
-	respond(w, out)
+	respond(w, q, out)
 }
 
 // details is GET /tags/<tag>: its values with their series counts, or
@@ -296,14 +302,14 @@ func (h *Handler) details(w http.ResponseWriter, r *http.Request, q url.Values, 
 		return
 	}
 	if !found {
-		respond(w, nil)
+		respond(w, q, nil)
 		return
 	}
 	vs := make([]any, len(values))
 	for i, v := range values {
 		vs[i] = pyjson.O("id", v.ID, "value", v.Value, "count", v.Count)
 	}
-	respond(w, pyjson.O("id", id, "tag", tag, "values", vs))
+	respond(w, q, pyjson.O("id", id, "tag", tag, "values", vs))
 }
 
 func nonNil(s []string) []string {
