@@ -362,5 +362,36 @@ func (h *Handler) indexJSON(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	jsonp, _ := last(q, "jsonp")
-	pyjson.Respond(w, r, orEmptyS(h.Index.Names()), jsonp)
+	if pretty, _ := last(q, "pretty"); pretty != "" {
+		pyjson.Respond(w, r, orEmptyS(h.Index.Names()), jsonp)
+		return
+	}
+	// The whole tree can be a million names: write them straight into one
+	// body rather than a string each.
+	accept := r.Header.Get("Accept")
+	ascii := accept == "" || accept == "application/json"
+	body := make([]byte, 0, 64<<10)
+	if jsonp != "" {
+		body = append(append(body, jsonp...), '(')
+	}
+	body = append(body, '[')
+	n := 0
+	h.Index.WalkNames(func(name []byte) {
+		if n > 0 {
+			body = append(body, ", "...)
+		}
+		n++
+		body = pyjson.AppendString(body, string(name), ascii)
+	})
+	body = append(body, ']')
+	ctype := "application/json"
+	if jsonp != "" {
+		body = append(body, ')')
+		ctype = "text/javascript"
+	}
+	if !ascii {
+		ctype += ";charset=utf-8"
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Write(body)
 }

@@ -76,3 +76,12 @@ func BenchmarkTaggedSeries(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkWalkNames1M is /metrics/index.json's walk of a million names.
+func BenchmarkWalkNames1M(b *testing.B) {
+	x := million()
+	for b.Loop() {
+		n := 0
+		x.WalkNames(func(name []byte) { n += len(name) })
+	}
+}

@@ -506,26 +506,71 @@ func (x *Index) Expand(pattern string) []string {
 // /metrics/index.json, which lists the files of the tree (tagged series by
 // their place under "_tagged").
 func (x *Index) Names() []string {
+	out := make([]string, 0, x.Len())
+	x.WalkNames(func(name []byte) { out = append(out, string(name)) })
+	return out
+}
+
+// WalkNames calls f with every leaf name in the trie in sorted order,
+// without allocating a string per name: name is valid only during the call.
+// The index is read-locked throughout, so f must be quick and must not call
+// back into the index (Add would deadlock).
+func (x *Index) WalkNames(f func(name []byte)) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	out := make([]string, 0, x.leaves)
-	var walk func(n *node, prefix []byte)
-	walk = func(n *node, prefix []byte) {
-		for _, c := range n.children {
-			p := prefix
-			if len(p) > 0 {
-				p = append(p, '.')
-			}
-			p = append(p, c.name...)
-			if c.leaf {
-				out = append(out, string(p))
-			}
-			walk(c, p)
+	walkSorted(&x.root, make([]byte, 0, 256), f)
+}
+
+// walkSorted visits n's descendants in the order of their whole paths. Each
+// child is two runs of paths: its own name (if a leaf) and its subtree,
+// which all start with "name.". Ordered by those keys (name, name+".") the
+// runs come out in path order, "a.b" < "a.b-x" < "a.b-x.c" < "a.b.c"; when
+// no child name holds a byte below '.', that is simply child order.
+func walkSorted(n *node, prefix []byte, f func([]byte)) {
+	if len(prefix) > 0 {
+		prefix = append(prefix, '.')
+	}
+	base := len(prefix)
+	visit := func(c *node, subtree bool) {
+		p := append(prefix[:base], c.name...)
+		if !subtree {
+			f(p)
+		} else if len(c.children) > 0 {
+			walkSorted(c, p, f)
 		}
 	}
-	walk(&x.root, make([]byte, 0, 128))
-	if !slices.IsSorted(out) { // trie order is by node, not by whole name ("a-b" < "a.c")
-		slices.Sort(out)
+	if !slices.ContainsFunc(n.children, func(c *node) bool { return hasByteBelowDot(c.name) }) {
+		for _, c := range n.children {
+			if c.leaf {
+				visit(c, false)
+			}
+			visit(c, true)
+		}
+		return
 	}
-	return out
+	type run struct {
+		key     string
+		c       *node
+		subtree bool
+	}
+	runs := make([]run, 0, 2*len(n.children))
+	for _, c := range n.children {
+		if c.leaf {
+			runs = append(runs, run{c.name, c, false})
+		}
+		runs = append(runs, run{c.name + ".", c, true})
+	}
+	slices.SortFunc(runs, func(a, b run) int { return strings.Compare(a.key, b.key) })
+	for _, r := range runs {
+		visit(r.c, r.subtree)
+	}
+}
+
+func hasByteBelowDot(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '.' {
+			return true
+		}
+	}
+	return false
 }

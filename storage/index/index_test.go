@@ -291,3 +291,20 @@ func TestRebuild(t *testing.T) {
 		t.Errorf("with a symlink: %q", got)
 	}
 }
+
+// TestWalkNamesOrder: names holding bytes below '.' come out in whole-path
+// order without a sort.
+func TestWalkNamesOrder(t *testing.T) {
+	x := New()
+	names := []string{"a.b", "a.b-x", "a.b-x.c", "a.b.c", "a.b!.z", "a.b+.y.q", "a.b+", "b", "a-", "a.b.c-d", "a.b.c.d"}
+	for _, n := range names {
+		x.Add(n)
+	}
+	want := slices.Clone(names)
+	slices.Sort(want)
+	var got []string
+	x.WalkNames(func(n []byte) { got = append(got, string(n)) })
+	if !slices.Equal(got, want) {
+		t.Errorf("WalkNames = %q\nwant %q", got, want)
+	}
+}
