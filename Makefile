@@ -90,7 +90,7 @@ bench-carbon: deps
 FUZZ += ./storage/index:FuzzFind ./storage/index:FuzzTaggedSeries ./render/events:FuzzParseEvent
 
 bench-find: deps
-	$(GO) test -run '^$$' -bench 'Find1M|TaggedSeries' -benchtime 20x ./storage/index
+	$(GO) test -run '^$$' -bench 'Find1M|TaggedSeries|WalkNames1M' -benchtime 20x ./storage/index
 	$(GO) test -run '^$$' -bench 'Build1M' -benchtime 3x ./storage/index
 	STATBOX_BENCH_TREE=$${STATBOX_BENCH_TREE:-/tmp/statbox-find-tree} $(GO) test -run '^$$' -bench 'FindHTTP' -benchtime 10x ./render/find
 
