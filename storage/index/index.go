@@ -43,8 +43,9 @@ type Index struct {
 	leaves int
 	tags   tagIndex
 
-	logMu sync.Mutex
-	log   *seriesLog // nil for an index that persists nothing
+	logMu  sync.Mutex
+	log    *seriesLog // nil for an index that persists nothing
+	closed bool       // Close was called: nothing more can be persisted
 
 	pending    *[]string // while Rebuild walks: the names Add entered
 	unreadable int       // directories the last walk could not read
@@ -215,7 +216,7 @@ func (x *Index) Close() error {
 		return nil
 	}
 	err := x.log.close()
-	x.log = nil
+	x.log, x.closed = nil, true
 	return err
 }
 
@@ -280,6 +281,10 @@ func (x *Index) AddTagged(name string) error {
 	x.mu.RUnlock()
 	if known {
 		return nil
+	}
+	if x.closed {
+		// A series acknowledged now would not survive a restart.
+		return errors.New("index closed: series log not writable")
 	}
 	if x.log != nil {
 		if err := x.log.append(name); err != nil {
