@@ -46,6 +46,10 @@ type Index struct {
 	logMu  sync.Mutex
 	log    *seriesLog // nil for an index that persists nothing
 	closed bool       // Close was called: nothing more can be persisted
+	// unlogged holds the series the log failed to take, oldest first,
+	// written before the next one; logErrors counts the failures.
+	unlogged  []string
+	logErrors int
 
 	pending    *[]string // while Rebuild walks: the names Add entered
 	unreadable int       // directories the last walk could not read
@@ -228,9 +232,10 @@ func (x *Index) Close() error {
 func (x *Index) Add(name string) {
 	path := name
 	if strings.IndexByte(name, ';') >= 0 {
-		if x.AddTagged(name) != nil {
-			return
-		}
+		// The file exists whatever the log says: a series the log could
+		// not take (disk full) is indexed all the same, and written to the
+		// log with the next series that is.
+		x.addTagged(name, true)
 		path = taggedTreePath(name)
 	}
 	x.mu.Lock()
@@ -268,6 +273,13 @@ func (x *Index) hasLeaf(path string) bool {
 // /tags/tagSeries. A new series is appended to the series log before it is
 // visible; the error is the log's.
 func (x *Index) AddTagged(name string) error {
+	return x.addTagged(name, false)
+}
+
+// addTagged enters a tagged series, persisting it first; with anyway a
+// series the log refuses is indexed nonetheless and kept for the next
+// append.
+func (x *Index) addTagged(name string, anyway bool) error {
 	x.mu.RLock()
 	_, known := x.tags.ids[name]
 	x.mu.RUnlock()
@@ -282,19 +294,42 @@ func (x *Index) AddTagged(name string) error {
 	if known {
 		return nil
 	}
-	if x.closed {
+	var err error
+	switch {
+	case x.closed:
 		// A series acknowledged now would not survive a restart.
-		return errors.New("index closed: series log not writable")
+		err = errors.New("index closed: series log not writable")
+	case x.log != nil:
+		for len(x.unlogged) > 0 && err == nil {
+			if err = x.log.append(x.unlogged[0]); err == nil {
+				x.unlogged = x.unlogged[1:]
+			}
+		}
+		if err == nil {
+			err = x.log.append(name)
+		}
 	}
-	if x.log != nil {
-		if err := x.log.append(name); err != nil {
+	if err != nil {
+		x.logErrors++
+		if !anyway {
 			return err
+		}
+		if !x.closed {
+			x.unlogged = append(x.unlogged, name)
 		}
 	}
 	x.mu.Lock()
 	x.tags.add(name)
 	x.mu.Unlock()
-	return nil
+	return err
+}
+
+// LogErrors is the number of tagged series the series log failed to take
+// (each is retried before the next append while the index is open).
+func (x *Index) LogErrors() int {
+	x.logMu.Lock()
+	defer x.logMu.Unlock()
+	return x.logErrors
 }
 
 // addPath enters a plain dotted name in the trie at root and reports

@@ -308,3 +308,31 @@ func TestWalkNamesOrder(t *testing.T) {
 		t.Errorf("WalkNames = %q\nwant %q", got, want)
 	}
 }
+
+// TestLogFailure: a tagged file created while the series log cannot be
+// written is indexed anyway and written to the log with the next series.
+func TestLogFailure(t *testing.T) {
+	data := t.TempDir()
+	x, err := Open(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := x.log.f
+	bad, _ := os.Open(os.DevNull) // read-only: every write fails
+	x.log.f = bad
+	x.Add("a;k=1")
+	if err := x.AddTagged("b;k=2"); err == nil {
+		t.Error("AddTagged acknowledged a series the log refused")
+	}
+	if got, _ := x.TaggedSeries([]string{"k=1"}); len(got) != 1 || x.LogErrors() != 2 {
+		t.Errorf("created during the failure: %q, %d log errors", got, x.LogErrors())
+	}
+	x.log.f = good
+	bad.Close()
+	x.Add("c;k=3")
+	x.Close()
+	b, _ := os.ReadFile(filepath.Join(data, "tags", "series.log"))
+	if string(b) != "a;k=1\nc;k=3\n" {
+		t.Errorf("log after recovery: %q", b)
+	}
+}
