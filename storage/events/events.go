@@ -66,6 +66,7 @@ type Store struct {
 	known  map[string]int
 	nextID int64
 	f      *os.File
+	end    int64 // offset after the last complete record
 	// Skipped counts log lines that could not be read back at Open.
 	Skipped int
 }
@@ -95,6 +96,7 @@ func Open(dir string) (*Store, error) {
 		f.Close()
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
+	s.end = good
 	slices.SortStableFunc(s.events, cmpEvent)
 	return s, nil
 }
@@ -236,12 +238,21 @@ func (s *Store) Add(e Event) (Event, error) {
 	if !utf8.Valid(rec) {
 		return Event{}, errors.New("event is not valid UTF-8")
 	}
+	// A failed write (a full disk) may leave part of the record: cut it
+	// off, so the next record does not run on from it.
+	undo := func() {
+		s.f.Truncate(s.end)
+		s.f.Seek(s.end, io.SeekStart)
+	}
 	if _, err := s.f.Write(rec); err != nil {
+		undo()
 		return Event{}, fmt.Errorf("append event: %w", err)
 	}
 	if err := s.f.Sync(); err != nil {
+		undo()
 		return Event{}, fmt.Errorf("sync event log: %w", err)
 	}
+	s.end += int64(len(rec))
 	s.nextID++
 	i, _ := slices.BinarySearchFunc(s.events, e, cmpEvent)
 	s.events = slices.Insert(s.events, i, e)

@@ -20,7 +20,8 @@ const maxLogLine = 64 << 10
 
 // seriesLog is the append-only file of tagged series names, one per line.
 type seriesLog struct {
-	f *os.File
+	f   *os.File
+	end int64 // offset after the last complete line
 }
 
 // openSeriesLog opens (creating) dir/series.log, reads back its names, and
@@ -48,7 +49,7 @@ func openSeriesLog(dir string) (*seriesLog, []string, error) {
 		f.Close()
 		return nil, nil, fmt.Errorf("seek %s: %w", path, err)
 	}
-	return &seriesLog{f: f}, names, nil
+	return &seriesLog{f: f, end: good}, names, nil
 }
 
 // readSeriesLog returns the names of the complete lines of r and the offset
@@ -99,12 +100,24 @@ func (l *seriesLog) append(name string) error {
 	b := make([]byte, 0, len(name)+1)
 	b = append(append(b, name...), '\n')
 	if _, err := l.f.Write(b); err != nil {
+		l.undo()
 		return fmt.Errorf("series log: %w", err)
 	}
 	if err := l.f.Sync(); err != nil {
+		l.undo()
 		return fmt.Errorf("series log: sync: %w", err)
 	}
+	l.end += int64(len(b))
 	return nil
+}
+
+// undo cuts off what a failed write left (a full disk can take part of a
+// line), so that the next line does not run on from it.
+func (l *seriesLog) undo() {
+	if l.end >= 0 {
+		l.f.Truncate(l.end)
+		l.f.Seek(l.end, io.SeekStart)
+	}
 }
 
 func (l *seriesLog) close() error {
