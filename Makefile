@@ -8,9 +8,10 @@ FUZZTIME ?= 5s
 # Each fuzz target runs alone (go test -fuzz takes one at a time): package:target.
 FUZZ     := ./storage/whisper:FuzzParseHeader ./storage/whisper:FuzzUpdateFetch \
             ./hotpath/carbon:FuzzStream ./hotpath/pickle:FuzzDecode \
-            ./kernel/proc:FuzzProcFiles ./render/graph:FuzzRender
+            ./kernel/proc:FuzzProcFiles ./render/graph:FuzzRender \
+            ./render/expr:FuzzParse
 
-.PHONY: build run test deps deps-ebpf vet fuzz fuzz-save bench bench-whisper bench-carbon bench-ebpf generate ebpf-vmlinux clean
+.PHONY: build run test deps deps-graphite-web deps-ebpf vet fuzz fuzz-save bench bench-whisper bench-carbon bench-ebpf generate ebpf-vmlinux clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/statbox
@@ -24,7 +25,7 @@ run: build
 # that for the install, and its databases are kept on removal.
 # As root they are installed; otherwise the tests that need them skip (or fail
 # with CI=true).
-deps: deps-ebpf
+deps: deps-graphite-web deps-ebpf
 	@if ! /usr/bin/python3 -c 'import whisper, carbon' 2>/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing python3-whisper and graphite-carbon"; \
@@ -33,6 +34,18 @@ deps: deps-ebpf
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-whisper graphite-carbon tzdata >/dev/null; \
 	    rc=$$?; [ -n "$$made" ] && rm -f /usr/sbin/policy-rc.d; exit $$rc; \
 	  else echo "python3-whisper and graphite-carbon are missing and installing them needs root"; fi; \
+	fi
+
+# graphite-web 1.1.8, the reference the render tests ask side by side with
+# statbox (render/internal/graphiteweb starts it). It is a Django app run by
+# the tests themselves: no web server, no service.
+deps-graphite-web:
+	@if ! /usr/bin/python3 -c 'import importlib.util as u, sys; sys.exit(u.find_spec("graphite.render.functions") is None)' 2>/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing graphite-web"; \
+	    apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends graphite-web >/dev/null; \
+	  else echo "graphite-web is missing and installing it needs root"; fi; \
 	fi
 
 vet:
@@ -60,7 +73,7 @@ fuzz-save:
 	  mkdir -p "$$pkg/testdata/fuzz/$$name"; cp -n "$$cache/$$pkg/$$name"/* "$$pkg/testdata/fuzz/$$name/"; \
 	done
 
-bench: bench-whisper bench-carbon
+bench: bench-whisper bench-carbon bench-find
 
 bench-whisper: deps
 	./bench/whisper.sh
@@ -69,6 +82,18 @@ bench-whisper: deps
 # server pinned to core 0 and the sender to core 1: 3 to 5 minutes.
 bench-carbon: deps
 	./bench/carbon.sh
+
+# Metric finds: the index over 1M names in memory, and /metrics/find over
+# HTTP on a 100k-file tree, statbox and graphite-web side by side (about 2
+# minutes; the tree is kept in STATBOX_BENCH_TREE for the next run).
+.PHONY: bench-find
+# The index's and the events API's fuzz targets join the list above.
+FUZZ += ./storage/index:FuzzFind ./storage/index:FuzzTaggedSeries ./render/events:FuzzParseEvent
+
+bench-find: deps
+	$(GO) test -run '^$$' -bench 'Find1M|TaggedSeries|WalkNames1M' -benchtime 20x ./storage/index
+	$(GO) test -run '^$$' -bench 'Build1M' -benchtime 3x ./storage/index
+	STATBOX_BENCH_TREE=$${STATBOX_BENCH_TREE:-/tmp/statbox-find-tree} $(GO) test -run '^$$' -bench 'FindHTTP' -benchtime 10x ./render/find
 
 # What the eBPF probes add to each system call (getpid, read; probes off and
 # on in alternating rounds), a collection round, and the probes' share of a
