@@ -2,26 +2,32 @@ package appliance
 
 import (
 	"log/slog"
+	"time"
 
 	"statbox/kernel"
+	"statbox/kernel/ebpf"
 	"statbox/kernel/proc"
 )
 
-// extraCollectors are the collectors beyond /proc's, appended to them each
-// start. This is where the eBPF probes of kernel/ebpf join; an ebpf.Open
-// that fails (no BTF, no CAP_BPF, an old kernel) is logged and left out,
-// so that the /proc collectors go on alone:
-//
-//	c, err := ebpf.Open(log)
-//	if err != nil {
-//		log.Warn("eBPF collection off, the /proc collectors go on alone", "err", err)
-//		return nil
-//	}
-//	return []kernel.Collector{c}
-//
-// The stage closes a collector that is an io.Closer when it stops.
-func extraCollectors(log *slog.Logger) []kernel.Collector {
-	return nil
+// extraCollectors are the collectors beyond /proc's: the eBPF probes of
+// kernel/ebpf unless --collect-ebpf=false. An Open that fails (not root, no
+// BTF, lockdown, an old kernel) is logged once and left out, so that the
+// /proc collectors go on alone. The probes of the hottest kernel paths
+// (every system call, every context switch) are attached for the last
+// second of each interval only: attached throughout they cost about 2% of a
+// core on a busy box, past the 1% budget (bench/RESULTS.md), so
+// ebpf.syscalls.per_second and ebpf.runqlat.* are a one-second sample of
+// each interval. The stage closes the probes when it stops.
+func extraCollectors(cfg Config, log *slog.Logger) []kernel.Collector {
+	if !cfg.CollectEBPF {
+		return nil
+	}
+	c, err := ebpf.OpenWith(log, ebpf.Options{Window: time.Second})
+	if err != nil {
+		log.Warn("eBPF collection off, the /proc collectors go on alone", "err", err)
+		return nil
+	}
+	return []kernel.Collector{c}
 }
 
 // startCollect starts host collection: Diamond's collectors over /proc,
@@ -31,7 +37,7 @@ func extraCollectors(log *slog.Logger) []kernel.Collector {
 func (d *daemon) startCollect(cfg Config) error {
 	d.collectCounts = new(proc.Counts)
 	cs := proc.Collectors(proc.Options{Interval: cfg.CollectInterval, Counts: d.collectCounts})
-	cs = append(cs, extraCollectors(d.log)...)
+	cs = append(cs, extraCollectors(cfg, d.log)...)
 	st, err := kernel.Start(kernel.Options{
 		Interval: cfg.CollectInterval, Store: d.cache.Store, Collectors: cs,
 		SelfPrefix: "statbox." + selfHost() + ".", Log: d.log,

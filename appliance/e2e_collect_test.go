@@ -1,6 +1,8 @@
 package appliance
 
 import (
+	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -57,6 +59,12 @@ func TestE2ECollect(t *testing.T) {
 	} else {
 		t.Log("no disk Diamond reports (sd*, vd*, nvme*...) with I/O: iostat not checked")
 	}
+	// The eBPF probes need root (and BTF): as root, their family must show.
+	if os.Geteuid() == 0 {
+		want = append(want, "ebpf/proc/exec.wsp", "ebpf/syscalls/per_second.wsp")
+	} else {
+		e2eMissing(t, "not root: the eBPF probes cannot load, ebpf not checked")
+	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		var missing []string
@@ -75,6 +83,27 @@ func TestE2ECollect(t *testing.T) {
 			t.Fatalf("after 60 s the tree under %s lacks %v\nwarnings:\n%s", tree, missing, d.warnings())
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+
+	// The families, as Grafana's query editor lists them.
+	resp, err := http.Get("http://" + d.HTTP + "/metrics/find?query=servers.*.*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nodes []struct{ Text string }
+	err = json.NewDecoder(resp.Body).Decode(&nodes)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("/metrics/find: %v", err)
+	}
+	found := map[string]bool{}
+	for _, n := range nodes {
+		found[n.Text] = true
+	}
+	for _, w := range want {
+		if family, _, _ := strings.Cut(w, "/"); !found[family] {
+			t.Errorf("/metrics/find?query=servers.*.* lacks %s: %v", family, nodes)
+		}
 	}
 
 	prefix := "servers." + host + "."
