@@ -7,8 +7,10 @@ BIN      := bin/statbox
 FUZZTIME ?= 5s
 # Each fuzz target runs alone (go test -fuzz takes one at a time): package:target.
 FUZZ     := ./storage/whisper:FuzzParseHeader ./storage/whisper:FuzzUpdateFetch \
-            ./hotpath/carbon:FuzzStream ./hotpath/pickle:FuzzDecode
+            ./hotpath/carbon:FuzzStream ./hotpath/pickle:FuzzDecode \
+            ./hotpath/statsd:FuzzPacket
 
+.PHONY: deps-statsd bench-statsd
 .PHONY: build run test deps vet fuzz fuzz-save bench bench-whisper bench-carbon generate clean
 
 build:
@@ -23,7 +25,7 @@ run: build
 # that for the install, and its databases are kept on removal.
 # As root they are installed; otherwise the tests that need them skip (or fail
 # with CI=true).
-deps:
+deps: deps-statsd
 	@if ! /usr/bin/python3 -c 'import whisper, carbon' 2>/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing python3-whisper and graphite-carbon"; \
@@ -32,6 +34,20 @@ deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-whisper graphite-carbon tzdata >/dev/null; \
 	    rc=$$?; [ -n "$$made" ] && rm -f /usr/sbin/policy-rc.d; exit $$rc; \
 	  else echo "python3-whisper and graphite-carbon are missing and installing them needs root"; fi; \
+	fi
+
+# etsy statsd 0.9.0, the reference of hotpath/statsd's conformance test and
+# of bench-statsd, from npm into the git-ignored .deps/statsd (node from Debian).
+deps-statsd:
+	@if [ ! -f .deps/statsd/node_modules/statsd/stats.js ] || ! command -v node >/dev/null; then \
+	  if ! command -v npm >/dev/null; then \
+	    if [ "$$(id -u)" = 0 ]; then \
+	      echo "installing nodejs and npm"; \
+	      apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq nodejs npm >/dev/null || exit 1; \
+	    else echo "node and npm are missing and installing them needs root"; exit 0; fi; \
+	  fi; \
+	  echo "installing etsy statsd 0.9.0 into .deps/statsd"; \
+	  mkdir -p .deps/statsd && npm install --prefix .deps/statsd --no-audit --no-fund --ignore-scripts --silent statsd@0.9.0 || exit 1; \
 	fi
 
 vet:

@@ -1,0 +1,74 @@
+package statsd
+
+import (
+	"fmt"
+	"testing"
+)
+
+// benchPacket is ~1400 bytes of typical lines, one key per line out of keys.
+func benchPacket(keys, start int) ([]byte, int) {
+	var b []byte
+	n := 0
+	for i := start; len(b) < 1350; i++ {
+		k := i % keys
+		switch i % 4 {
+		case 0, 1:
+			b = fmt.Appendf(b, "app.service%02d.requests.k%d:1|c\n", k%50, k)
+		case 2:
+			b = fmt.Appendf(b, "app.service%02d.latency.k%d:%d|ms\n", k%50, k, i%500)
+		case 3:
+			b = fmt.Appendf(b, "app.service%02d.queue.k%d:%d|g\n", k%50, k, i%100)
+		}
+		n++
+	}
+	return b, n
+}
+
+// BenchmarkParse is the parser alone: ns per line, allocations per line.
+func BenchmarkParse(b *testing.B) {
+	pkt, lines := benchPacket(1000, 0)
+	var p Parser
+	sink := &nopSink{}
+	b.SetBytes(int64(len(pkt)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		p.Parse(pkt, sink)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*lines), "ns/line")
+}
+
+// BenchmarkShard is parse plus aggregation into a receiver's table, with
+// 1k and 100k distinct keys, flushing every 10M lines as a 10 s interval would.
+func BenchmarkShard(b *testing.B) {
+	for _, keys := range []int{1000, 100_000} {
+		b.Run(fmt.Sprintf("keys=%d", keys), func(b *testing.B) {
+			opts := DefaultOptions()
+			opts.Store = func([]byte, int64, float64) {}
+			a, _ := NewAggregator(opts, timeZero)
+			s := a.NewShard(nil)
+			var pkts [][]byte
+			lines := 0
+			for i := 0; i < keys*2; {
+				p, n := benchPacket(keys, i)
+				pkts = append(pkts, p)
+				i += n
+				lines += n
+			}
+			perPkt := float64(lines) / float64(len(pkts))
+			b.ReportAllocs()
+			b.ResetTimer()
+			done := 0.0
+			for i := 0; b.Loop(); i++ {
+				s.Packet(pkts[i%len(pkts)])
+				if done += perPkt; done > 10_000_000 {
+					b.StopTimer()
+					a.Flush(timeZero)
+					done = 0
+					b.StartTimer()
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/(float64(b.N)*perPkt), "ns/line")
+		})
+	}
+}

@@ -1,0 +1,47 @@
+package statsd
+
+import (
+	"math"
+	"testing"
+	"time"
+)
+
+var timeZero = time.Unix(1_700_000_000, 0)
+
+// FuzzPacket feeds arbitrary packets through a shard and a flush: nothing
+// may panic, every line is counted, and no flushed value is infinite.
+func FuzzPacket(f *testing.F) {
+	for _, c := range corpus {
+		f.Add([]byte(c.Ours))
+	}
+	f.Add([]byte("a:1|c|#k:v,k2,;:=\nb:\xff|s\nc:1e308|c:1e308|c"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		opts := DefaultOptions()
+		opts.PercentThreshold = []float64{90, -10}
+		opts.Histograms = []Histogram{{Bins: []float64{1, math.Inf(1)}}}
+		opts.Store = func(name []byte, ts int64, v float64) {
+			if len(name) == 0 {
+				t.Fatal("empty name flushed")
+			}
+		}
+		a, err := NewAggregator(opts, timeZero)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := a.NewShard(nil)
+		var p Parser
+		var r rec
+		lines, bad := p.Parse(b, &r)
+		if bad > 0 && lines == 0 {
+			t.Fatalf("%d bad values in no lines", bad)
+		}
+		s.Packet(b)
+		st := NewStream(a.NewShard(nil))
+		half := len(b) / 2
+		st.Feed(b[:half])
+		st.Feed(b[half:])
+		st.Close()
+		a.Flush(timeZero.Add(10 * time.Second))
+		a.Flush(timeZero.Add(20 * time.Second))
+	})
+}

@@ -1,0 +1,62 @@
+package statsd
+
+import "sync"
+
+// Shard is one receiver's part of the aggregation. Packet is meant to be
+// called from one goroutine (a UDP socket's, a TCP event loop's); the mutex
+// it takes is contended only by the flusher, once per interval, and by the
+// admin interface.
+type Shard struct {
+	agg *Aggregator
+	mu  sync.Mutex
+	cur *table
+	// spare is the table the flusher hands over at the next swap; only the
+	// flusher touches it.
+	spare *table
+	p     Parser
+}
+
+// Packet parses one packet (a datagram, or complete lines from a stream)
+// into the shard.
+func (s *Shard) Packet(b []byte) {
+	s.mu.Lock()
+	t := s.cur
+	lines, bad := s.p.Parse(b, t)
+	t.packets++
+	t.lines += uint64(lines)
+	t.bad += uint64(bad)
+	s.mu.Unlock()
+	if lines > 0 {
+		// A coarse clock the flusher ticks: no time.Now per packet.
+		s.agg.lastSeen.Store(s.agg.clock.Load())
+	}
+}
+
+// swap takes the shard's table for the interval that ends and leaves an
+// empty one in its place.
+func (s *Shard) swap() *table {
+	next := s.spare
+	if next == nil {
+		next = newTable()
+	}
+	s.mu.Lock()
+	t := s.cur
+	s.cur = next
+	s.mu.Unlock()
+	s.spare = nil
+	return t
+}
+
+// giveBack returns a merged table for reuse at the next swap.
+func (s *Shard) giveBack(t *table) {
+	t.reset()
+	s.spare = t
+}
+
+// countBad counts lines dropped before parsing.
+func (s *Shard) countBad(n uint64) {
+	s.mu.Lock()
+	s.cur.lines += n
+	s.cur.bad += n
+	s.mu.Unlock()
+}
