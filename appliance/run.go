@@ -71,6 +71,7 @@ type daemon struct {
 	pool               *whisper.Pool
 	cache              *cache.Cache
 	ingest             ingest
+	statsd             statsdStage
 	self               *selfReporter
 	stopSelf, selfDone chan struct{}
 	http               *http.Server
@@ -104,6 +105,10 @@ func start(cfg Config, log *slog.Logger) (*daemon, error) {
 		d.stop()
 		return nil, err
 	}
+	if err := d.statsd.start(cfg, d.cache, log); err != nil {
+		d.stop()
+		return nil, err
+	}
 	if cfg.SelfInterval > 0 {
 		d.startSelf(cfg.SelfInterval)
 	}
@@ -111,7 +116,7 @@ func start(cfg Config, log *slog.Logger) (*daemon, error) {
 	for _, s := range []struct {
 		flag string
 		on   bool
-	}{{"--statsd " + cfg.Statsd, enabled(cfg.Statsd)}, {"--admin " + cfg.Admin, enabled(cfg.Admin)}, {"--collect", cfg.Collect}} {
+	}{{"--collect", cfg.Collect}} {
 		if s.on {
 			log.Warn("not built yet, ignored", "flag", s.flag)
 		}
@@ -159,6 +164,11 @@ func (d *daemon) stop() error {
 	defer cancel()
 	if err := d.ingest.drain(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("drain listeners: %w", err))
+	}
+	// After carbon's listeners, before the cache closes: the last flush
+	// goes into the cache.
+	if err := d.statsd.drain(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("drain statsd: %w", err))
 	}
 	if len(d.ingest.listeners) > 0 {
 		d.log.Info("listeners stopped", "carbon_points", d.ingest.carbonStats.Points.Load(), "pickle_points", d.ingest.pickleStats.Points.Load())
