@@ -73,23 +73,142 @@ type Parser struct {
 // value to sink and returns the number of non-empty lines seen and of values
 // refused, each of which etsy statsd counts in bad_lines_seen.
 func (p *Parser) Parse(packet []byte, sink Sink) (lines, bad int) {
-	for len(packet) > 0 {
-		var line []byte
-		if i := bytes.IndexByte(packet, '\n'); i >= 0 {
-			line, packet = packet[:i], packet[i+1:]
-		} else {
-			line, packet = packet, nil
-		}
-		if len(line) == 0 {
+	b := packet
+	i := 0
+	for i < len(b) {
+		if b[i] == '\n' {
+			i++
 			continue
 		}
 		lines++
+		if p.Debug == nil {
+			if next, ok := p.fast(b, i, sink); ok {
+				i = next
+				continue
+			}
+		}
+		line := b[i:]
+		if e := bytes.IndexByte(line, '\n'); e >= 0 {
+			line = line[:e]
+			i += e + 1
+		} else {
+			i = len(b)
+		}
 		if p.Debug != nil {
 			p.Debug(line)
 		}
 		bad += p.line(line, sink)
 	}
 	return lines, bad
+}
+
+// plainName marks the bytes a name may hold on the fast path: those etsy's
+// sanitizing keeps, but not ';' (Graphite tags).
+var plainName = func() (t [256]bool) {
+	t = keep
+	t[';'] = false
+	return t
+}()
+
+// fast parses the commonest line, "name:number|c|g|ms|h|d[|@rate]" with a
+// plain name and a plain decimal number, in one pass from b[i], and returns
+// where the next line starts. Anything else is left to line (ok false),
+// which parses the general case.
+func (p *Parser) fast(b []byte, i int, sink Sink) (next int, ok bool) {
+	j := i
+	for j < len(b) && plainName[b[j]] {
+		j++
+	}
+	if j == i || j+2 >= len(b) || b[j] != ':' {
+		return 0, false
+	}
+	name := b[i:j]
+	k := j + 1
+	neg := false
+	if c := b[k]; c == '-' || c == '+' {
+		neg = c == '-'
+		k++
+	}
+	sign := k > j+1
+	var mant uint64
+	digits, frac := 0, -1
+	for ; k < len(b); k++ {
+		c := b[k]
+		if c-'0' <= 9 {
+			mant = mant*10 + uint64(c-'0')
+			digits++
+		} else if c == '.' && frac < 0 {
+			frac = k
+		} else {
+			break
+		}
+	}
+	if digits == 0 || digits > 15 || k+1 >= len(b) || b[k] != '|' {
+		return 0, false
+	}
+	v := float64(mant)
+	if frac >= 0 {
+		v /= pow10[k-frac-1]
+	}
+	if neg {
+		v = -v
+	}
+	k++
+	m := &p.m
+	switch b[k] {
+	case 'c':
+		m.Type = Counter
+	case 'g':
+		m.Type = Gauge
+	case 'h', 'd':
+		m.Type = Timer
+	case 'm':
+		if k+1 >= len(b) || b[k+1] != 's' {
+			return 0, false
+		}
+		k++
+		m.Type = Timer
+	default:
+		return 0, false
+	}
+	k++
+	m.Rate = 1
+	if k < len(b) && b[k] == '|' {
+		if k+2 >= len(b) || b[k+1] != '@' {
+			return 0, false
+		}
+		k += 2
+		var rm uint64
+		rd, rf := 0, -1
+		for ; k < len(b); k++ {
+			c := b[k]
+			if c-'0' <= 9 {
+				rm = rm*10 + uint64(c-'0')
+				rd++
+			} else if c == '.' && rf < 0 {
+				rf = k
+			} else {
+				break
+			}
+		}
+		if rd == 0 || rd > 15 || rm == 0 {
+			return 0, false
+		}
+		r := float64(rm)
+		if rf >= 0 {
+			r /= pow10[k-rf-1]
+		}
+		m.Rate = r
+	}
+	if k < len(b) && b[k] != '\n' {
+		return 0, false
+	}
+	if m.Type == Timer && neg {
+		return 0, false
+	}
+	m.Name, m.Value, m.Delta = name, v, sign
+	sink.Add(m)
+	return k + 1, true
 }
 
 // line parses one line and returns the number of values refused.
