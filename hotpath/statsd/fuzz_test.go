@@ -1,6 +1,7 @@
 package statsd
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -29,9 +30,15 @@ func FuzzPacket(f *testing.F) {
 			t.Fatal(err)
 		}
 		s := a.NewShard(nil)
-		var p Parser
-		var r rec
+		// The fast path and the general parser (which Debug forces) agree.
+		var p, slow Parser
+		slow.Debug = func([]byte) {}
+		var r, rs rec
 		lines, bad := p.Parse(b, &r)
+		slines, sbad := slow.Parse(b, &rs)
+		if lines != slines || bad != sbad || fmt.Sprint(r.got) != fmt.Sprint(rs.got) {
+			t.Fatalf("fast path: %d lines %d bad %q\ngeneral: %d lines %d bad %q", lines, bad, r.got, slines, sbad, rs.got)
+		}
 		if bad > 0 && lines == 0 {
 			t.Fatalf("%d bad values in no lines", bad)
 		}

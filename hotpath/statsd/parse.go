@@ -206,7 +206,7 @@ func (p *Parser) fast(b []byte, i int, sink Sink) (next int, ok bool) {
 	if m.Type == Timer && neg {
 		return 0, false
 	}
-	m.Name, m.Value, m.Delta = name, v, sign
+	m.Name, m.Value, m.Delta = name, v, sign && m.Type == Gauge
 	sink.Add(m)
 	return k + 1, true
 }
