@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -90,5 +91,43 @@ func BenchmarkShard(b *testing.B) {
 			b.ReportMetric(float64(threadCPU()-cpu)/(float64(b.N)*perPkt), "cpu-ns/line")
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/(float64(b.N)*perPkt), "ns/line")
 		})
+	}
+}
+
+// BenchmarkMemory1M measures the heap held per active counter key with
+// 1,000,000 keys ("app.service.requests.kNNNNNNN", 29 bytes) in steady state: one receiver
+// that has seen every key this interval, and the totals that keep every key
+// across flushes.
+func BenchmarkMemory1M(b *testing.B) {
+	const keys = 1_000_000
+	var pkts [][]byte
+	for i := 0; i < keys; {
+		var p []byte
+		for ; i < keys && len(p) < 1350; i++ {
+			p = fmt.Appendf(p, "app.service.requests.k%07d:1|c\n", i)
+		}
+		pkts = append(pkts, p)
+	}
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		opts := DefaultOptions()
+		opts.Store = func([]byte, int64, float64) {}
+		a, _ := NewAggregator(opts, timeZero)
+		s := a.NewShard(nil)
+		for round := range 3 {
+			for _, p := range pkts {
+				s.Packet(p)
+			}
+			if round < 2 {
+				a.Flush(timeZero.Add(time.Duration(round+1) * 10 * time.Second))
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapInuse-before.HeapInuse)/keys, "heap-bytes/key")
+		runtime.KeepAlive(a)
+		runtime.KeepAlive(s)
 	}
 }

@@ -10,9 +10,10 @@ type Shard struct {
 	agg *Aggregator
 	mu  sync.Mutex
 	cur *table
-	// spare is the table the flusher hands over at the next swap; only the
-	// flusher touches it.
+	// spare is the table the flusher hands over at the next swap, or nil
+	// for a new one of the size last seen; only the flusher touches them.
 	spare *table
+	last  tableSize
 	p     Parser
 }
 
@@ -38,6 +39,9 @@ func (s *Shard) swap() *table {
 	next := s.spare
 	if next == nil {
 		next = newTable()
+		if s.last.entries > bigTable {
+			next = newTableSized(s.last)
+		}
 	}
 	s.mu.Lock()
 	t := s.cur
@@ -47,8 +51,19 @@ func (s *Shard) swap() *table {
 	return t
 }
 
+// bigTable is the number of entries above which a merged table is not kept
+// for reuse: with many keys, a spare as large as the live table would double
+// the shard's memory, and a new table sized for the last interval costs one
+// allocation per flush.
+const bigTable = 1 << 16
+
 // giveBack returns a merged table for reuse at the next swap.
 func (s *Shard) giveBack(t *table) {
+	s.last = t.size()
+	if len(t.entries) > bigTable {
+		s.spare = nil
+		return
+	}
 	t.reset()
 	s.spare = t
 }

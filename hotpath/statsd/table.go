@@ -26,8 +26,11 @@ type table struct {
 
 // entry is one (type, name) of the interval.
 type entry struct {
-	off, n uint32 // the name is arena[off : off+n]
-	typ    Type
+	off uint32 // the name is arena[off : off+n]
+	// n fits: a name comes in one datagram (at most 65,507 bytes) or one
+	// line of a stream (at most MaxLine).
+	n   uint16
+	typ Type
 	// dead marks an entry the admin interface deleted: left out of the
 	// merge unless the name comes again.
 	dead bool
@@ -66,6 +69,26 @@ func hashName(typ Type, name []byte) uint64 {
 const minSlots = 1024
 
 func newTable() *table { return &table{slots: make([]uint64, minSlots)} }
+
+// tableSize is what a table held, to size its successor.
+type tableSize struct{ slots, entries, arena, counters, gauges int }
+
+func (t *table) size() tableSize {
+	return tableSize{len(t.slots), len(t.entries), len(t.arena), len(t.counters), len(t.gauges)}
+}
+
+// newTableSized returns an empty table with room for z, so that a
+// receiver's next interval does not grow its table step by step again. The
+// memory is the kernel's fresh zero pages until the table fills it.
+func newTableSized(z tableSize) *table {
+	return &table{
+		slots:    make([]uint64, z.slots),
+		entries:  make([]entry, 0, z.entries),
+		arena:    make([]byte, 0, z.arena),
+		counters: make([]float64, 0, z.counters),
+		gauges:   make([]gaugeAgg, 0, z.gauges),
+	}
+}
 
 // Add aggregates one metric.
 func (t *table) Add(m *Metric) {
@@ -107,7 +130,7 @@ func (t *table) lookup(typ Type, name []byte) *entry {
 		}
 		if s>>32<<32 == hi {
 			e := &t.entries[uint32(s)-1]
-			if e.typ == typ && bytes.Equal(t.arena[e.off:e.off+e.n], name) {
+			if e.typ == typ && bytes.Equal(t.arena[e.off:e.off+uint32(e.n)], name) {
 				e.dead = false
 				return e
 			}
@@ -145,9 +168,10 @@ func (t *table) insert(slot, hi uint64, typ Type, name []byte) *entry {
 	}
 	off := len(t.arena)
 	t.arena = append(t.arena, name...)
-	t.entries = append(t.entries, entry{off: uint32(off), n: uint32(len(name)), typ: typ, idx: uint32(idx)})
+	t.entries = append(t.entries, entry{off: uint32(off), n: uint16(len(name)), typ: typ, idx: uint32(idx)})
 	t.slots[slot] = hi | uint64(len(t.entries))
-	if len(t.entries)*2 > len(t.slots) {
+	// Linear probing stays short up to a load of 3/4 with a good hash.
+	if len(t.entries)*4 > len(t.slots)*3 {
 		t.grow()
 	}
 	return &t.entries[len(t.entries)-1]
@@ -159,7 +183,7 @@ func (t *table) grow() {
 	mask := uint64(len(slots) - 1)
 	for k := range t.entries {
 		e := &t.entries[k]
-		h := hashName(e.typ, t.arena[e.off:e.off+e.n])
+		h := hashName(e.typ, t.arena[e.off:e.off+uint32(e.n)])
 		i := h & mask
 		for slots[i] != 0 {
 			i = (i + 1) & mask
@@ -170,7 +194,7 @@ func (t *table) grow() {
 }
 
 // name returns an entry's name, valid until the table is reset.
-func (t *table) name(e *entry) []byte { return t.arena[e.off : e.off+e.n] }
+func (t *table) name(e *entry) []byte { return t.arena[e.off : e.off+uint32(e.n)] }
 
 // reset empties the table for the next interval, keeping its memory.
 func (t *table) reset() {
