@@ -75,7 +75,7 @@ fuzz-save:
 	  mkdir -p "$$pkg/testdata/fuzz/$$name"; cp -n "$$cache/$$pkg/$$name"/* "$$pkg/testdata/fuzz/$$name/"; \
 	done
 
-bench: bench-whisper bench-carbon
+bench: bench-whisper bench-carbon bench-statsd
 
 bench-whisper: deps
 	./bench/whisper.sh
@@ -84,6 +84,13 @@ bench-whisper: deps
 # server pinned to core 0 and the sender to core 1: 3 to 5 minutes.
 bench-carbon: deps
 	./bench/carbon.sh
+
+# statsd over loopback UDP, statbox and etsy statsd 0.9.0 side by side, each
+# server pinned to core 0 and the sender to core 1, plus the parser's and the
+# aggregation's Go benchmarks (CPU time per line) and memory per key: 3 to 4 minutes.
+bench-statsd: deps-statsd
+	$(GO) test -run='^$$' -bench='Parse|Shard|Memory1M' -benchtime=2s ./hotpath/statsd
+	./bench/statsd.sh
 
 generate:
 	$(GO) generate ./...
