@@ -201,9 +201,21 @@ func (a *Aggregator) snapshot(typ Type) []live {
 		}
 	}
 	add(a.global, true)
+	ps := a.opts.PrefixStats
 	for _, s := range a.shardList() {
 		s.mu.Lock()
 		add(s.cur, false)
+		if typ == Counter {
+			// statsd's own counters, which etsy increments as packets come.
+			for _, c := range []struct {
+				name string
+				n    uint64
+			}{{".bad_lines_seen", s.cur.bad}, {".packets_received", s.cur.packets}, {".metrics_received", s.cur.lines}} {
+				if i, ok := index[ps+c.name]; ok {
+					out[i].value += float64(c.n)
+				}
+			}
+		}
 		s.mu.Unlock()
 	}
 	if typ == Set {
