@@ -39,6 +39,14 @@ func FuzzPacket(f *testing.F) {
 		if lines != slines || bad != sbad || fmt.Sprint(r.got) != fmt.Sprint(rs.got) {
 			t.Fatalf("fast path: %d lines %d bad %q\ngeneral: %d lines %d bad %q", lines, bad, r.got, slines, sbad, rs.got)
 		}
+		// And so do the fast path into a table (names checked only when new)
+		// and the general parser into a table.
+		t1, t2 := newTable(), newTable()
+		l1, b1 := p.Parse(b, t1)
+		l2, b2 := slow.Parse(b, t2)
+		if d1, d2 := dumpTable(t1), dumpTable(t2); l1 != l2 || b1 != b2 || d1 != d2 {
+			t.Fatalf("into a table, fast: %d %d %s\ngeneral: %d %d %s", l1, b1, d1, l2, b2, d2)
+		}
 		if bad > 0 && lines == 0 {
 			t.Fatalf("%d bad values in no lines", bad)
 		}
@@ -51,4 +59,25 @@ func FuzzPacket(f *testing.F) {
 		a.Flush(timeZero.Add(10 * time.Second))
 		a.Flush(timeZero.Add(20 * time.Second))
 	})
+}
+
+// dumpTable prints a table's entries and values.
+func dumpTable(t *table) string {
+	var b []byte
+	for k := range t.entries {
+		e := &t.entries[k]
+		b = fmt.Appendf(b, "%s %q ", e.typ, t.name(e))
+		switch e.typ {
+		case Counter:
+			b = fmt.Appendf(b, "%v", t.counters[e.idx])
+		case Gauge:
+			b = fmt.Appendf(b, "%+v", t.gauges[e.idx])
+		case Timer:
+			b = fmt.Appendf(b, "%v %v", t.timers[e.idx].values, t.timers[e.idx].count)
+		case Set:
+			b = fmt.Appendf(b, "%v", t.sets[e.idx].members)
+		}
+		b = append(b, '\n')
+	}
+	return string(b)
 }

@@ -74,6 +74,7 @@ type Parser struct {
 // refused, each of which etsy statsd counts in bad_lines_seen.
 func (p *Parser) Parse(packet []byte, sink Sink) (lines, bad int) {
 	b := packet
+	raw, _ := sink.(rawSink)
 	i := 0
 	for i < len(b) {
 		if b[i] == '\n' {
@@ -82,7 +83,7 @@ func (p *Parser) Parse(packet []byte, sink Sink) (lines, bad int) {
 		}
 		lines++
 		if p.Debug == nil {
-			if next, ok := p.fast(b, i, sink); ok {
+			if next, ok := p.fast(b, i, sink, raw); ok {
 				i = next
 				continue
 			}
@@ -114,12 +115,26 @@ var plainName = func() (t [256]bool) {
 // plain name and a plain decimal number, in one pass from b[i], and returns
 // where the next line starts. Anything else is left to line (ok false),
 // which parses the general case.
-func (p *Parser) fast(b []byte, i int, sink Sink) (next int, ok bool) {
-	j := i
-	for j < len(b) && plainName[b[j]] {
-		j++
+func (p *Parser) fast(b []byte, i int, sink Sink, raw rawSink) (next int, ok bool) {
+	var j int
+	if raw != nil {
+		// The sink checks the name only when it is new to it: a name it
+		// holds was checked before.
+		j = bytes.IndexByte(b[i:], ':')
+		if j <= 0 {
+			return 0, false
+		}
+		j += i
+	} else {
+		j = i
+		for j < len(b) && plainName[b[j]] {
+			j++
+		}
+		if j == i {
+			return 0, false
+		}
 	}
-	if j == i || j+2 >= len(b) || b[j] != ':' {
+	if j+2 >= len(b) || b[j] != ':' {
 		return 0, false
 	}
 	name := b[i:j]
@@ -207,8 +222,32 @@ func (p *Parser) fast(b []byte, i int, sink Sink) (next int, ok bool) {
 		return 0, false
 	}
 	m.Name, m.Value, m.Delta = name, v, sign && m.Type == Gauge
-	sink.Add(m)
+	if raw != nil {
+		if !raw.addRaw(m) {
+			return 0, false
+		}
+	} else {
+		sink.Add(m)
+	}
 	return k + 1, true
+}
+
+// rawSink is a Sink that takes a name not yet checked, and checks it only
+// if the name is new to it: addRaw returns false, having done nothing, for a
+// new name that is not plain (every byte in plainName), which the general
+// parser then sanitizes.
+type rawSink interface {
+	addRaw(m *Metric) bool
+}
+
+// isPlain reports whether the fast path may take name as it is.
+func isPlain(name []byte) bool {
+	for _, c := range name {
+		if !plainName[c] {
+			return false
+		}
+	}
+	return len(name) > 0
 }
 
 // line parses one line and returns the number of values refused.

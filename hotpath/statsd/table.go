@@ -92,7 +92,20 @@ func newTableSized(z tableSize) *table {
 
 // Add aggregates one metric.
 func (t *table) Add(m *Metric) {
-	e := t.lookup(m.Type, m.Name)
+	t.apply(t.lookup(m.Type, m.Name), m)
+}
+
+// addRaw is Add for a name the parser has not checked.
+func (t *table) addRaw(m *Metric) bool {
+	e := t.find(m.Type, m.Name, true)
+	if e == nil {
+		return false
+	}
+	t.apply(e, m)
+	return true
+}
+
+func (t *table) apply(e *entry, m *Metric) {
 	switch m.Type {
 	case Counter:
 		// etsy adds value * (1 / rate): the same operations give the same bits.
@@ -119,13 +132,20 @@ func (t *table) Add(m *Metric) {
 }
 
 // lookup finds the entry of (typ, name), making it if it is new.
-func (t *table) lookup(typ Type, name []byte) *entry {
+func (t *table) lookup(typ Type, name []byte) *entry { return t.find(typ, name, false) }
+
+// find finds the entry of (typ, name), making it if it is new, or returns
+// nil for a new name that is not plain when check is set.
+func (t *table) find(typ Type, name []byte, check bool) *entry {
 	h := hashName(typ, name)
 	hi := h >> 32 << 32
 	mask := uint64(len(t.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		s := t.slots[i]
 		if s == 0 {
+			if check && !isPlain(name) {
+				return nil
+			}
 			return t.insert(i, hi, typ, name)
 		}
 		if s>>32<<32 == hi {
