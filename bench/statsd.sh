@@ -87,7 +87,8 @@ for keys in $KEYS; do
 				out=$(taskset -c 1 "$dir/load" -addr "127.0.0.1:$sp" -capture "127.0.0.1:$cp" -keys "$keys" \
 					-lines $lines -duration "${DURATION}s" -rate "$rate" 2>&1 | tail -1) || true
 				c1=$(cpu $server_pid)
-				kill -TERM $server_pid 2>/dev/null || true
+				# KILL, not TERM: the drain would write every flushed series to disk first.
+				kill -KILL $server_pid 2>/dev/null || true
 				wait $server_pid 2>/dev/null || true
 				server_pid=
 				case $out in RESULT*) ;; *) echo "$server $keys $mode: $out"; tail -5 "$dir/server.log"; continue ;; esac
