@@ -260,6 +260,7 @@ func (d *daemon) startSelf(every time.Duration) {
 			r.gauge(l.name+".open", func() uint64 { return uint64(t.Stats().Open.Load()) })
 		}
 	}
+	d.statsd.selfMetrics(r)
 	d.self = r
 	d.stopSelf, d.selfDone = make(chan struct{}), make(chan struct{})
 	r.start(time.Now())

@@ -213,3 +213,26 @@ type statsdSession struct{ st *statsd.Stream }
 
 func (ss *statsdSession) Data(b []byte) bool { ss.st.Feed(b); return false }
 func (ss *statsdSession) Close()             { ss.st.Close() }
+
+// selfMetrics adds the statsd stage's counters to statbox's own metrics:
+// what the UDP sockets read and what the kernel dropped on them (the loss a
+// sender cannot see), and the forward's outcome.
+func (s *statsdStage) selfMetrics(r *selfReporter) {
+	if u := s.udp; u != nil {
+		r.counter("statsd.udp.datagrams", u.Stats().Datagrams.Load)
+		r.counter("statsd.udp.truncated", u.Stats().Truncated.Load)
+		r.counter("statsd.udp.kernelDrops", func() uint64 { n, _ := u.KernelDrops(); return n })
+	}
+	if t := s.tcp; t != nil {
+		r.counter("statsd.tcp.accepted", t.Stats().Accepted.Load)
+		r.gauge("statsd.tcp.open", func() uint64 { return uint64(t.Stats().Open.Load()) })
+	}
+	if f := s.fwd; f != nil {
+		r.counter("statsd.forward.sent", f.Stats().Sent.Load)
+		r.counter("statsd.forward.failed", f.Stats().Failed.Load)
+		r.counter("statsd.forward.dropped", f.Stats().Dropped.Load)
+	}
+	if a := s.agg; a != nil {
+		r.counter("statsd.flushes", a.Flushes.Load)
+	}
+}
