@@ -118,6 +118,14 @@ type statsdStage struct {
 // start opens the statsd listeners on cfg.Statsd and the admin interface on
 // cfg.Admin, flushing into c.
 func (s *statsdStage) start(cfg Config, c *cache.Cache, log *slog.Logger) error {
+	if !enabled(cfg.Statsd) {
+		// No flushes either: with statsd off, statsd's own metrics would
+		// be the only thing it wrote.
+		if enabled(cfg.Admin) {
+			log.Warn("statsd is off: its admin interface is not started", "admin", cfg.Admin)
+		}
+		return nil
+	}
 	sc := cfg.StatsdConfig
 	opts := sc.opts
 	opts.FlushInterval = cfg.FlushInterval
@@ -143,7 +151,7 @@ func (s *statsdStage) start(cfg Config, c *cache.Cache, log *slog.Logger) error 
 			}
 		}
 	}
-	if enabled(cfg.Statsd) {
+	{
 		// The TCP loops share a few shards (a connection lives on one loop,
 		// but which loop is not known when its session is made).
 		for range runtime.GOMAXPROCS(0) {
