@@ -327,3 +327,59 @@ func TestEtsyNamespaced(t *testing.T) {
 	compareWithEtsy(t, opts, `prefixStats: "mystats", deleteIdleStats: true,
   graphite: {legacyNamespace: false, globalPrefix: "pfx", prefixCounter: "cnt", prefixTimer: ""},`)
 }
+
+// TestEtsyAdmin compares the admin interface's answers with etsy's after
+// the same packets, within one interval.
+func TestEtsyAdmin(t *testing.T) {
+	e := startEtsy(t, 60_000, "")
+	packets := []string{"a.b:1|c", "x:5|ms:7|ms", "g:3|g", "bad", "g:+2|g", "long.name.of.a.timer:1|ms:2|ms:3|ms"}
+	ask := func(addr, cmd string) string {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		c.Write([]byte(cmd + "\n"))
+		var b strings.Builder
+		buf := make([]byte, 4096)
+		for !strings.HasSuffix(b.String(), "\n\n") && !strings.HasPrefix(b.String(), "health") && b.String() != "ERROR\n" {
+			n, err := c.Read(buf)
+			b.Write(buf[:n])
+			if err != nil {
+				break
+			}
+		}
+		return b.String()
+	}
+	// Wait until etsy's admin port answers, then send.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if c, err := net.Dial("tcp", e.admin); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("etsy's admin port never opened")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	e.send(t, packets)
+	time.Sleep(300 * time.Millisecond)
+
+	opts := DefaultOptions()
+	opts.Store = func([]byte, int64, float64) {}
+	a, _ := NewAggregator(opts, timeZero)
+	s := a.NewShard(nil)
+	for _, p := range packets {
+		s.Packet([]byte(p))
+	}
+	for _, cmd := range []string{"counters", "timers", "gauges", "health", "health down", "nonsense"} {
+		want := ask(e.admin, cmd)
+		var b strings.Builder
+		a.Command(&b, strings.Fields(cmd)[0], strings.Fields(cmd)[1:])
+		if got := b.String(); got != want {
+			t.Errorf("%s: statbox %q, etsy %q", cmd, got, want)
+		}
+	}
+}
