@@ -139,15 +139,17 @@ func (a *Aggregator) writeStats(w io.Writer) {
 	now := time.Now().Unix()
 	a.mu.Lock()
 	bad := a.badTotal
+	last := a.start
 	for _, s := range a.shardList() {
 		s.mu.Lock()
 		bad += s.cur.bad
+		last = max(last, s.lastSeen)
 		s.mu.Unlock()
 	}
 	gs := a.gstats
 	a.mu.Unlock()
 	fmt.Fprintf(w, "uptime: %d\n", now-a.start)
-	fmt.Fprintf(w, "messages.last_msg_seen: %d\n", now-a.lastSeen.Load())
+	fmt.Fprintf(w, "messages.last_msg_seen: %d\n", now-last)
 	fmt.Fprintf(w, "messages.bad_lines_seen: %d\n", bad)
 	fmt.Fprintf(w, "graphite.last_flush: %d\n", now-gs.lastFlush)
 	fmt.Fprintf(w, "graphite.last_exception: %d\n", now-gs.lastException)

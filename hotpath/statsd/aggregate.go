@@ -73,10 +73,9 @@ type Aggregator struct {
 	out       []byte // the flush's text, when forwarding
 	name      []byte
 
-	start    int64
-	clock    atomic.Int64 // unix seconds, ticked by Run
-	lastSeen atomic.Int64
-	healthy  atomic.Bool
+	start   int64
+	clock   atomic.Int64 // unix seconds, ticked by Run
+	healthy atomic.Bool
 	// Flushes counts completed flushes.
 	Flushes atomic.Uint64
 }
@@ -106,7 +105,6 @@ func NewAggregator(opts Options, now time.Time) (*Aggregator, error) {
 	}
 	a := &Aggregator{opts: opts, global: newTable(), start: now.Unix()}
 	a.clock.Store(now.Unix())
-	a.lastSeen.Store(now.Unix())
 	a.healthy.Store(true)
 	a.gstats.lastFlush = now.Unix()
 	// etsy makes its own three counters at start, so they are written

@@ -15,6 +15,9 @@ type Shard struct {
 	spare *table
 	last  tableSize
 	p     Parser
+	// lastSeen is when a line last came (unix seconds, from the flusher's
+	// coarse clock): the shard's own, so receivers share no cache line.
+	lastSeen int64
 }
 
 // Packet parses one packet (a datagram, or complete lines from a stream)
@@ -26,11 +29,11 @@ func (s *Shard) Packet(b []byte) {
 	t.packets++
 	t.lines += uint64(lines)
 	t.bad += uint64(bad)
-	s.mu.Unlock()
 	if lines > 0 {
 		// A coarse clock the flusher ticks: no time.Now per packet.
-		s.agg.lastSeen.Store(s.agg.clock.Load())
+		s.lastSeen = s.agg.clock.Load()
 	}
+	s.mu.Unlock()
 }
 
 // swap takes the shard's table for the interval that ends and leaves an
