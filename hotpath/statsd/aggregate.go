@@ -134,11 +134,23 @@ func (a *Aggregator) shardList() []*Shard {
 // Run flushes at every wall-clock multiple of the flush interval until stop
 // is closed, then flushes once more and returns: the final flush of a drain,
 // to be called after the listeners are drained.
+//
+// The first flush is the first multiple a whole interval after the start,
+// and the final one is stamped with the multiple that ends the interval it
+// cuts short. A flush's points land where a whole interval's would, and a
+// restart within one interval does not make two flushes with one
+// timestamp, the second overwriting the first in whisper: the stopping
+// process writes its part at the end of the interval, the new one skips
+// that multiple and writes its part at the next.
 func (a *Aggregator) Run(stop <-chan struct{}) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	iv := a.opts.FlushInterval
-	next := time.Now().Truncate(iv).Add(iv)
+	start := time.Now()
+	next := start.Truncate(iv).Add(iv)
+	if next.Sub(start) < iv {
+		next = next.Add(iv)
+	}
 	timer := time.NewTimer(time.Until(next))
 	defer timer.Stop()
 	for {
@@ -150,12 +162,12 @@ func (a *Aggregator) Run(stop <-chan struct{}) {
 			next = next.Add(iv)
 			if d := time.Until(next); d < 0 {
 				// Flushes were missed (a stopped clock, a suspended box):
-				// go on from the next multiple, as etsy re-aligns.
+				// go on from the next multiple.
 				next = time.Now().Truncate(iv).Add(iv)
 			}
 			timer.Reset(time.Until(next))
 		case <-stop:
-			a.Flush(time.Now())
+			a.Flush(next)
 			return
 		}
 	}
