@@ -10,7 +10,7 @@
 # The server runs pinned to core 0 (statbox with GOMAXPROCS=1), the sender to
 # core 1. Each run sends for DURATION seconds, as fast as the sender can
 # (RATE=0) and, for statbox's packed runs, also at 10,000,000 lines/s; then
-# waits for two flushes with nothing new. Figures: lines/s processed
+# waits for two flushes with nothing new (FLUSH × 2 to 3 seconds). Figures: lines/s processed
 # (processed / sending time), loss (sent - processed), the server's CPU
 # seconds (utime+stime from /proc) and lines per CPU second, which stays
 # meaningful when other work shares core 0.
@@ -20,12 +20,14 @@
 #
 # Environment (defaults in brackets):
 #   DURATION [5]          seconds of sending per run
+#   FLUSH [10]            flush interval in seconds, both servers (etsy's and statbox's default)
 #   SERVERS [statbox etsy]
 #   KEYS [1000 100000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-5}
+FLUSH=${FLUSH:-10}
 SERVERS=${SERVERS:-statbox etsy}
 KEYS=${KEYS:-1000 100000}
 ETSY=.deps/statsd/node_modules/statsd
@@ -60,12 +62,12 @@ start_server() { # server statsd_port capture_port
 		rm -rf "$dir/data"
 		GOMAXPROCS=1 taskset -c 0 "$dir/statbox" run --data "$dir/data" --statsd "127.0.0.1:$2" \
 			--admin off --carbon off --pickle off --http off --collect=false --self-interval 0 \
-			--flush-interval 1s --forward "127.0.0.1:$3" --conf-dir "$dir/conf" --sparse-create \
+			--flush-interval "${FLUSH}s" --forward "127.0.0.1:$3" --conf-dir "$dir/conf" --sparse-create \
 			>"$dir/server.log" 2>&1 &
 		server_pid=$! ;;
 	etsy)
 		cat >"$dir/etsy.js" <<JS
-{ port: $2, address: "127.0.0.1", mgmt_port: $(port), mgmt_address: "127.0.0.1", flushInterval: 1000,
+{ port: $2, address: "127.0.0.1", mgmt_port: $(port), mgmt_address: "127.0.0.1", flushInterval: $((FLUSH * 1000)),
   backends: ["./backends/graphite"], graphiteHost: "127.0.0.1", graphitePort: $3 }
 JS
 		(cd $ETSY && exec taskset -c 0 node stats.js "$dir/etsy.js" >"$dir/server.log" 2>&1) &
@@ -85,7 +87,7 @@ for keys in $KEYS; do
 				sleep 0.3
 				c0=$(cpu $server_pid)
 				out=$(taskset -c 1 "$dir/load" -addr "127.0.0.1:$sp" -capture "127.0.0.1:$cp" -keys "$keys" \
-					-lines $lines -duration "${DURATION}s" -rate "$rate" 2>&1 | tail -1) || true
+					-lines $lines -duration "${DURATION}s" -rate "$rate" -settle "$((FLUSH * 3 + 10))s" 2>&1 | tail -1) || true
 				c1=$(cpu $server_pid)
 				# KILL, not TERM: the drain would write every flushed series to disk first.
 				kill -KILL $server_pid 2>/dev/null || true
