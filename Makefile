@@ -87,7 +87,7 @@ bench-carbon: deps
 
 # statsd over loopback UDP, statbox and etsy statsd 0.9.0 side by side, each
 # server pinned to core 0 and the sender to core 1, plus the parser's and the
-# aggregation's Go benchmarks (CPU time per line) and memory per key: 3 to 4 minutes.
+# aggregation's Go benchmarks (CPU time per line) and memory per key: about 10 minutes.
 bench-statsd: deps-statsd
 	$(GO) test -run='^$$' -bench='Parse|Shard|Memory1M' -benchtime=2s ./hotpath/statsd
 	./bench/statsd.sh
