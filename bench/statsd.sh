@@ -12,8 +12,8 @@
 # (RATE=0) and, for statbox's packed runs, also at 10,000,000 lines/s; then
 # waits for two flushes with nothing new (FLUSH × 2 to 3 seconds). Figures: lines/s processed
 # (processed / sending time), loss (sent - processed), the server's CPU
-# seconds (utime+stime from /proc) and lines per CPU second, which stays
-# meaningful when other work shares core 0.
+# seconds while the sender sent (utime+stime from /proc) and lines processed
+# per such CPU second, which stays meaningful when other work shares core 0.
 #
 # statbox stores what it flushes in whisper files of 1s:5m, created sparse
 # (--max-creates-per-minute stays at its default, 600).
@@ -54,7 +54,6 @@ go build -o "$dir/statbox" ./cmd/statbox
 go build -o "$dir/load" ./bench/statsd
 
 port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-cpu() { awk '{print $14+$15}' "/proc/$1/stat"; }
 
 start_server() { # server statsd_port capture_port
 	case $1 in
@@ -85,10 +84,8 @@ for keys in $KEYS; do
 				sp=$(port); cp=$(port)
 				start_server $server "$sp" "$cp"
 				sleep 0.3
-				c0=$(cpu $server_pid)
-				out=$(taskset -c 1 "$dir/load" -addr "127.0.0.1:$sp" -capture "127.0.0.1:$cp" -keys "$keys" \
+				out=$(taskset -c 1 "$dir/load" -pid "$server_pid" -addr "127.0.0.1:$sp" -capture "127.0.0.1:$cp" -keys "$keys" \
 					-lines $lines -duration "${DURATION}s" -rate "$rate" -settle "$((FLUSH * 3 + 10))s" 2>&1 | tail -1) || true
-				c1=$(cpu $server_pid)
 				# KILL, not TERM: the drain would write every flushed series to disk first.
 				kill -KILL $server_pid 2>/dev/null || true
 				wait $server_pid 2>/dev/null || true
@@ -96,7 +93,7 @@ for keys in $KEYS; do
 				case $out in RESULT*) ;; *) echo "$server $keys $mode: $out"; tail -5 "$dir/server.log"; continue ;; esac
 				eval "${out#RESULT }"
 				offered=max; [ "$rate" != 0 ] && offered=$rate
-				cpus=$(awk -v a="$c0" -v b="$c1" -v t="$(getconf CLK_TCK)" 'BEGIN{print (b-a)/t}')
+				cpus=$server_cpu
 				printf '%-8s %-7s %-8s %-9s %12.0f %12.0f %12d %9.3f%% %8.2f %14.0f\n' $server $keys $mode $offered \
 					$sent_rate $processed_rate $loss "$(awk -v l="$loss" -v s="$sent" 'BEGIN{print 100*l/s}')" $cpus \
 					"$(awk -v p="$processed" -v c="$cpus" 'BEGIN{print (c>0)?p/c:0}')"

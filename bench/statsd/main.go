@@ -119,6 +119,7 @@ func run() error {
 	rate := flag.Float64("rate", 0, "lines per second to send at; 0 sends as fast as one core can")
 	prefix := flag.String("received", "stats_counts.statsd.metrics_received", "name of the server's metrics_received count in its flushes")
 	settle := flag.Duration("settle", 30*time.Second, "most time to wait after sending for the server to flush what it holds")
+	pid := flag.Int("pid", 0, "the server's `PID`: its CPU time while the sender sends is reported (0: not)")
 	flag.Parse()
 
 	l, err := net.Listen("tcp", *capAddr)
@@ -180,6 +181,7 @@ func run() error {
 		msgs[i].Hdr.SetIovlen(1)
 	}
 	drops0 := rcvbufErrors()
+	cpu0 := procCPU(*pid)
 	var sent, sentPackets, sendErrors uint64
 	start := time.Now()
 	end := start.Add(*duration)
@@ -216,6 +218,9 @@ func run() error {
 		}
 	}
 	elapsed := time.Since(start)
+	// The server's CPU over the sending: what it spent taking the load, not
+	// its flushes and writes while the generator waits for the counts.
+	cpu := procCPU(*pid) - cpu0
 
 	// Wait until the server has flushed two intervals with nothing new.
 	deadline = time.Now().Add(*settle)
@@ -233,7 +238,32 @@ func run() error {
 	fmt.Printf("sent %d lines in %d packets over %.2fs (%.0f lines/s), server processed %d (%.0f lines/s), loss %d (%.3f%%), kernel RcvbufErrors +%d, send errors %d\n",
 		sent, sentPackets, secs, float64(sent)/secs, processed, float64(processed)/secs,
 		int64(sent)-int64(processed), 100*float64(int64(sent)-int64(processed))/float64(max(sent, 1)), drops, sendErrors)
-	fmt.Printf("RESULT sent=%d packets=%d seconds=%.3f sent_rate=%.0f processed=%d processed_rate=%.0f loss=%d rcvbuf_errors=%d\n",
-		sent, sentPackets, secs, float64(sent)/secs, processed, float64(processed)/secs, int64(sent)-int64(processed), drops)
+	fmt.Printf("RESULT sent=%d packets=%d seconds=%.3f sent_rate=%.0f processed=%d processed_rate=%.0f loss=%d rcvbuf_errors=%d server_cpu=%.2f\n",
+		sent, sentPackets, secs, float64(sent)/secs, processed, float64(processed)/secs, int64(sent)-int64(processed), drops, cpu)
 	return nil
+}
+
+// procCPU is the CPU time of process pid so far, in seconds (utime and
+// stime of /proc/PID/stat, in USER_HZ, which Linux fixes at 100).
+func procCPU(pid int) float64 {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	// The command name may hold spaces: fields count from after its ')'.
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (u + st) / 100
 }
