@@ -171,6 +171,7 @@ func (s *statsdStage) start(cfg Config, c *cache.Cache, log *slog.Logger) error 
 		})
 		if err != nil {
 			t.Close()
+			s.tcp = nil
 			return fmt.Errorf("statsd udp %s: %w", t.Addr(), err)
 		}
 		s.udp = u
