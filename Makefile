@@ -9,9 +9,9 @@ FUZZTIME ?= 5s
 FUZZ     := ./storage/whisper:FuzzParseHeader ./storage/whisper:FuzzUpdateFetch \
             ./hotpath/carbon:FuzzStream ./hotpath/pickle:FuzzDecode \
             ./kernel/proc:FuzzProcFiles ./render/graph:FuzzRender \
-            ./render/expr:FuzzParse
+            ./render/expr:FuzzParse ./hotpath/statsd:FuzzPacket
 
-.PHONY: build run test deps deps-graphite-web deps-ebpf vet fuzz fuzz-save bench bench-whisper bench-carbon bench-ebpf generate ebpf-vmlinux clean
+.PHONY: build run test deps deps-graphite-web deps-ebpf deps-statsd vet fuzz fuzz-save bench bench-whisper bench-carbon bench-ebpf bench-statsd generate ebpf-vmlinux clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/statbox
@@ -25,7 +25,7 @@ run: build
 # that for the install, and its databases are kept on removal.
 # As root they are installed; otherwise the tests that need them skip (or fail
 # with CI=true).
-deps: deps-graphite-web deps-ebpf
+deps: deps-graphite-web deps-ebpf deps-statsd
 	@if ! /usr/bin/python3 -c 'import whisper, carbon' 2>/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing python3-whisper and graphite-carbon"; \
@@ -46,6 +46,18 @@ deps-graphite-web:
 	    apt-get -o DPkg::Lock::Timeout=600 update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends graphite-web >/dev/null; \
 	  else echo "graphite-web is missing and installing it needs root"; fi; \
+# etsy statsd 0.9.0, the reference of hotpath/statsd's conformance test and
+# of bench-statsd, from npm into the git-ignored .deps/statsd (node from Debian).
+deps-statsd:
+	@if [ ! -f .deps/statsd/node_modules/statsd/stats.js ] || ! command -v node >/dev/null; then \
+	  if ! command -v npm >/dev/null; then \
+	    if [ "$$(id -u)" = 0 ]; then \
+	      echo "installing nodejs and npm"; \
+	      apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq nodejs npm >/dev/null || exit 1; \
+	    else echo "node and npm are missing and installing them needs root"; exit 0; fi; \
+	  fi; \
+	  echo "installing etsy statsd 0.9.0 into .deps/statsd"; \
+	  mkdir -p .deps/statsd && npm install --prefix .deps/statsd --no-audit --no-fund --ignore-scripts --silent statsd@0.9.0 || exit 1; \
 	fi
 
 vet:
@@ -73,7 +85,7 @@ fuzz-save:
 	  mkdir -p "$$pkg/testdata/fuzz/$$name"; cp -n "$$cache/$$pkg/$$name"/* "$$pkg/testdata/fuzz/$$name/"; \
 	done
 
-bench: bench-whisper bench-carbon bench-find
+bench: bench-whisper bench-carbon bench-find bench-statsd
 
 bench-whisper: deps
 	./bench/whisper.sh
@@ -120,6 +132,14 @@ deps-ebpf:
 # what those were built from (kernel/ebpf/generated.sum), which
 # kernel/ebpf's TestGenerated checks so that make test fails on stale ones.
 generate: deps-ebpf
+# statsd over loopback UDP, statbox and etsy statsd 0.9.0 side by side, each
+# server pinned to core 0 and the sender to core 1, plus the parser's and the
+# aggregation's Go benchmarks (CPU time per line) and memory per key: about 10 minutes.
+bench-statsd: deps-statsd
+	$(GO) test -run='^$$' -bench='Parse|Shard|Memory1M' -benchtime=2s ./hotpath/statsd
+	./bench/statsd.sh
+
+generate:
 	$(GO) generate ./...
 	$(GO) test -count=1 -run '^TestGenerated$$' ./kernel/ebpf -args -update-sum
 

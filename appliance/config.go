@@ -31,6 +31,8 @@ type Config struct {
 	MaxCacheSize        int           // points held in memory before new ones are dropped
 	SelfInterval        time.Duration // self-metrics under statbox.<host>.
 
+	StatsdConfig statsdConfig // etsy statsd's output settings, --forward, --statsd-debug (statsd.go)
+
 	LogLevel slog.Level
 }
 
@@ -58,12 +60,16 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.IntVar(&c.MaxCreatesPerMinute, "max-creates-per-minute", 600, "new whisper files per minute, as carbon's MAX_CREATES_PER_MINUTE (0: no limit)")
 	fs.IntVar(&c.MaxCacheSize, "max-cache-size", 20_000_000, "points held in memory awaiting write before new points are dropped, as carbon's MAX_CACHE_SIZE")
 	fs.DurationVar(&c.SelfInterval, "self-interval", time.Minute, "how often statbox writes its own metrics under statbox.<host>. (0: never)")
+	addStatsdFlags(fs, &c.StatsdConfig)
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("statbox run takes no arguments, got %q", fs.Args())
+	}
+	if err := finishStatsdFlags(fs, &c.StatsdConfig); err != nil {
+		return c, err
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(*level)); err != nil {
 		return c, fmt.Errorf("--log-level: %w", err)

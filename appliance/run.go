@@ -80,6 +80,7 @@ type daemon struct {
 	index              *index.Index
 	events             *events.Store
 	ingest             ingest
+	statsd             statsdStage
 	self               *selfReporter
 	stopSelf, selfDone chan struct{}
 	collect            *kernel.Stage
@@ -128,6 +129,10 @@ func start(cfg Config, log *slog.Logger) (*daemon, error) {
 		d.stop()
 		return nil, err
 	}
+	if err := d.statsd.start(cfg, d.cache, log); err != nil {
+		d.stop()
+		return nil, err
+	}
 	if cfg.Collect {
 		if err := d.startCollect(cfg); err != nil {
 			d.stop()
@@ -136,15 +141,6 @@ func start(cfg Config, log *slog.Logger) (*daemon, error) {
 	}
 	if cfg.SelfInterval > 0 {
 		d.startSelf(cfg.SelfInterval)
-	}
-	// Stages still to come: say so once rather than pretend.
-	for _, s := range []struct {
-		flag string
-		on   bool
-	}{{"--statsd " + cfg.Statsd, enabled(cfg.Statsd)}, {"--admin " + cfg.Admin, enabled(cfg.Admin)}} {
-		if s.on {
-			log.Warn("not built yet, ignored", "flag", s.flag)
-		}
 	}
 
 	if enabled(cfg.HTTP) {
@@ -196,6 +192,11 @@ func (d *daemon) stop() error {
 	defer cancel()
 	if err := d.ingest.drain(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("drain listeners: %w", err))
+	}
+	// After carbon's listeners, before the cache closes: the last flush
+	// goes into the cache.
+	if err := d.statsd.drain(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("drain statsd: %w", err))
 	}
 	if len(d.ingest.listeners) > 0 {
 		d.log.Info("listeners stopped", "carbon_points", d.ingest.carbonStats.Points.Load(), "pickle_points", d.ingest.pickleStats.Points.Load())
@@ -307,6 +308,7 @@ func (d *daemon) startSelf(every time.Duration) {
 		}
 	}
 	d.collectSelf(r)
+	d.statsd.selfMetrics(r)
 	d.self = r
 	d.stopSelf, d.selfDone = make(chan struct{}), make(chan struct{})
 	r.start(time.Now())

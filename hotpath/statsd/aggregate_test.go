@@ -1,0 +1,167 @@
+package statsd
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// points records flushed points by name, summed.
+type points struct {
+	mu  sync.Mutex
+	sum map[string]float64
+	n   map[string]int
+}
+
+func newPoints() *points { return &points{sum: map[string]float64{}, n: map[string]int{}} }
+
+func (p *points) store(name []byte, ts int64, v float64) {
+	p.mu.Lock()
+	p.sum[string(name)] += v
+	p.n[string(name)]++
+	p.mu.Unlock()
+}
+
+// TestConcurrentFlushLosesNothing has receivers send while the flusher
+// flushes and the admin interface reads: every count sent is flushed once.
+func TestConcurrentFlushLosesNothing(t *testing.T) {
+	pts := newPoints()
+	opts := DefaultOptions()
+	opts.Store = pts.store
+	a, err := NewAggregator(opts, timeZero)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const receivers, packets = 4, 2000
+	var wg sync.WaitGroup
+	for r := range receivers {
+		s := a.NewShard(nil)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range packets {
+				s.Packet(fmt.Appendf(nil, "c.%d:1|c\nshared:2|c\nt:%d|ms\ng:+1|g", i%10, r))
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 1; ; i++ {
+			select {
+			case <-time.After(time.Millisecond):
+			}
+			a.Flush(timeZero.Add(time.Duration(i) * 10 * time.Second))
+			a.Command(io.Discard, "counters", nil)
+			a.Command(io.Discard, "stats", nil)
+			if i > 5 && pts.sum["stats_counts.statsd.packets_received"] == receivers*packets {
+				return
+			}
+			if i > 100000 {
+				t.Error("packets never all flushed")
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	<-done
+	a.Flush(timeZero.Add(time.Hour))
+	for name, want := range map[string]float64{
+		"stats_counts.shared":                  2 * receivers * packets,
+		"stats_counts.c.3":                     receivers * packets / 10,
+		"stats.timers.t.count":                 receivers * packets,
+		"stats_counts.statsd.metrics_received": 4 * receivers * packets,
+		"stats_counts.statsd.bad_lines_seen":   0,
+	} {
+		if got := pts.sum[name]; got != want {
+			t.Errorf("%s: %v, want %v", name, got, want)
+		}
+	}
+}
+
+func flushOnce(t *testing.T, opts Options, packets ...string) []map[string]float64 {
+	t.Helper()
+	var out []map[string]float64
+	var cur map[string]float64
+	opts.Store = func(name []byte, ts int64, v float64) { cur[string(name)] = v }
+	a, err := NewAggregator(opts, timeZero)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := a.NewShard(nil)
+	for i, p := range packets {
+		cur = map[string]float64{}
+		if p != "" {
+			s.Packet([]byte(p))
+		}
+		a.Flush(timeZero.Add(time.Duration(i+1) * opts.FlushInterval))
+		out = append(out, cur)
+	}
+	return out
+}
+
+func TestGaugesAcrossFlushes(t *testing.T) {
+	f := flushOnce(t, DefaultOptions(), "g:5|g", "g:+3|g", "", "g:-10|g")
+	for i, want := range []float64{5, 8, 8, -2} {
+		if got := f[i]["stats.gauges.g"]; got != want {
+			t.Errorf("flush %d: gauge %v, want %v", i, got, want)
+		}
+	}
+	if _, ok := f[0]["stats.gauges.statsd.timestamp_lag"]; ok {
+		t.Error("timestamp_lag in the first flush")
+	}
+	if got, ok := f[1]["stats.gauges.statsd.timestamp_lag"]; !ok || got != 0 {
+		t.Errorf("timestamp_lag %v %v, want 0", got, ok)
+	}
+	opts := DefaultOptions()
+	opts.DeleteGauges = true
+	f = flushOnce(t, opts, "g:5|g", "", "g:+1|g")
+	if _, ok := f[1]["stats.gauges.g"]; ok {
+		t.Error("idle gauge written with --delete-gauges")
+	}
+	if got := f[2]["stats.gauges.g"]; got != 1 {
+		t.Errorf("deleted gauge +1: %v, want 1 (from nothing)", got)
+	}
+	if _, ok := f[2]["stats.gauges.statsd.timestamp_lag"]; !ok {
+		t.Error("timestamp_lag deleted with --delete-gauges")
+	}
+}
+
+func TestAdminCommands(t *testing.T) {
+	opts := DefaultOptions()
+	opts.Store = func([]byte, int64, float64) {}
+	a, _ := NewAggregator(opts, timeZero)
+	s := a.NewShard(nil)
+	s.Packet([]byte("a.b:1|c\nx:5|ms:7|ms\ng:3|g\nu:1|s:2|s:1|s\nbad"))
+	run := func(cmd string, params ...string) string {
+		var b bytes.Buffer
+		a.Command(&b, cmd, params)
+		return b.String()
+	}
+	for cmd, want := range map[string]string{
+		"counters": "{\n  'statsd.bad_lines_seen': 1,\n  'statsd.packets_received': 1,\n  'statsd.metrics_received': 5,\n  'a.b': 1\n}\nEND\n\n",
+		"timers":   "{ x: [ 5, 7 ] }\nEND\n\n",
+		"gauges":   "{ g: 3 }\nEND\n\n",
+		"sets":     "{ u: 2 }\nEND\n\n",
+		"help":     "Commands: stats, counters, timers, gauges, sets, delcounters, deltimers, delgauges, delsets, health, quit\n\n",
+		"health":   "health: up\n",
+		"config":   "ERROR\n",
+	} {
+		if got := run(cmd); got != want {
+			t.Errorf("%s: %q, want %q", cmd, got, want)
+		}
+	}
+	if got := run("delcounters", "a.*", "zz"); got != "deleted: a.b\nmetric zz not found\nEND\n\n" {
+		t.Errorf("delcounters: %q", got)
+	}
+	if got := run("counters"); strings.Contains(got, "a.b") {
+		t.Errorf("a.b still there: %q", got)
+	}
+	if got := run("stats"); !strings.Contains(got, "messages.bad_lines_seen: 1\n") || !strings.HasSuffix(got, "END\n\n") {
+		t.Errorf("stats: %q", got)
+	}
+}

@@ -1,0 +1,133 @@
+package statsd
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// threadCPU is the calling thread's CPU time in ns. The machine the
+// benchmarks run on is shared: CPU time per line is what the code costs,
+// whatever else ran; wall time per line is reported too.
+func threadCPU() int64 {
+	var ru unix.Rusage
+	unix.Getrusage(unix.RUSAGE_THREAD, &ru)
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// benchPacket is ~1400 bytes of typical lines, one key per line out of keys.
+func benchPacket(keys, start int) ([]byte, int) {
+	var b []byte
+	n := 0
+	for i := start; len(b) < 1350; i++ {
+		k := i % keys
+		switch i % 4 {
+		case 0, 1:
+			b = fmt.Appendf(b, "app.service%02d.requests.k%d:1|c\n", k%50, k)
+		case 2:
+			b = fmt.Appendf(b, "app.service%02d.latency.k%d:%d|ms\n", k%50, k, i%500)
+		case 3:
+			b = fmt.Appendf(b, "app.service%02d.queue.k%d:%d|g\n", k%50, k, i%100)
+		}
+		n++
+	}
+	return b, n
+}
+
+// BenchmarkParse is the parser alone: ns per line, allocations per line.
+func BenchmarkParse(b *testing.B) {
+	pkt, lines := benchPacket(1000, 0)
+	var p Parser
+	sink := &nopSink{}
+	b.SetBytes(int64(len(pkt)))
+	b.ReportAllocs()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cpu := threadCPU()
+	for b.Loop() {
+		p.Parse(pkt, sink)
+	}
+	b.ReportMetric(float64(threadCPU()-cpu)/float64(b.N*lines), "cpu-ns/line")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*lines), "ns/line")
+}
+
+// BenchmarkShard is parse plus aggregation into a receiver's table, with
+// 1k and 100k distinct keys, flushing every 10M lines as a 10 s interval would.
+func BenchmarkShard(b *testing.B) {
+	for _, keys := range []int{1000, 100_000} {
+		b.Run(fmt.Sprintf("keys=%d", keys), func(b *testing.B) {
+			opts := DefaultOptions()
+			opts.Store = func([]byte, int64, float64) {}
+			a, _ := NewAggregator(opts, timeZero)
+			s := a.NewShard(nil)
+			var pkts [][]byte
+			lines := 0
+			for i := 0; i < keys*2; {
+				p, n := benchPacket(keys, i)
+				pkts = append(pkts, p)
+				i += n
+				lines += n
+			}
+			perPkt := float64(lines) / float64(len(pkts))
+			b.ReportAllocs()
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			cpu := threadCPU()
+			done := 0.0
+			for i := 0; b.Loop(); i++ {
+				s.Packet(pkts[i%len(pkts)])
+				if done += perPkt; done > 10_000_000 {
+					b.StopTimer()
+					c := threadCPU()
+					a.Flush(timeZero)
+					cpu += threadCPU() - c
+					done = 0
+					b.StartTimer()
+				}
+			}
+			b.ReportMetric(float64(threadCPU()-cpu)/(float64(b.N)*perPkt), "cpu-ns/line")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/(float64(b.N)*perPkt), "ns/line")
+		})
+	}
+}
+
+// BenchmarkMemory1M measures the heap held per active counter key with
+// 1,000,000 keys ("app.service.requests.kNNNNNNN", 29 bytes) in steady state: one receiver
+// that has seen every key this interval, and the totals that keep every key
+// across flushes.
+func BenchmarkMemory1M(b *testing.B) {
+	const keys = 1_000_000
+	var pkts [][]byte
+	for i := 0; i < keys; {
+		var p []byte
+		for ; i < keys && len(p) < 1350; i++ {
+			p = fmt.Appendf(p, "app.service.requests.k%07d:1|c\n", i)
+		}
+		pkts = append(pkts, p)
+	}
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		opts := DefaultOptions()
+		opts.Store = func([]byte, int64, float64) {}
+		a, _ := NewAggregator(opts, timeZero)
+		s := a.NewShard(nil)
+		for round := range 3 {
+			for _, p := range pkts {
+				s.Packet(p)
+			}
+			if round < 2 {
+				a.Flush(timeZero.Add(time.Duration(round+1) * 10 * time.Second))
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapInuse-before.HeapInuse)/keys, "heap-bytes/key")
+		runtime.KeepAlive(a)
+		runtime.KeepAlive(s)
+	}
+}

@@ -1,0 +1,229 @@
+package statsd
+
+import (
+	"bytes"
+	"hash/maphash"
+)
+
+// table holds what one receiver aggregated in one interval: an
+// open-addressing hash table over (type, name), names in one arena and
+// values in flat arrays by type, so a line costs one hash and, for a name
+// already seen, no allocation at all.
+type table struct {
+	// slots holds, per slot, the entry's hash in the high 32 bits and its
+	// index in entries plus one in the low 32 bits; 0 is an empty slot.
+	slots   []uint64
+	entries []entry
+	arena   []byte
+
+	counters []float64
+	gauges   []gaugeAgg
+	timers   []timerAgg
+	sets     []setAgg
+
+	packets, lines, bad uint64
+}
+
+// entry is one (type, name) of the interval.
+type entry struct {
+	off uint32 // the name is arena[off : off+n]
+	// n fits: a name comes in one datagram (at most 65,507 bytes) or one
+	// line of a stream (at most MaxLine).
+	n   uint16
+	typ Type
+	// dead marks an entry the admin interface deleted: left out of the
+	// merge unless the name comes again.
+	dead bool
+	idx  uint32 // index in the array of its type
+}
+
+// gaugeAgg is a gauge's interval in a receiver's table: the last absolute
+// value with the deltas after it added, if one came, else the sum of the
+// deltas. In the totals, value is the gauge's value and ttl counts the
+// flushes it may stay idle when gauges are deleted.
+type gaugeAgg struct {
+	set   bool
+	value float64
+	delta float64
+	ttl   int32
+}
+
+// timerAgg is a timer's interval: every value, as exact percentiles need,
+// and the count with sample rates applied.
+type timerAgg struct {
+	values []float64
+	count  float64
+}
+
+// setAgg is a set's interval: the members' hashes, duplicates included.
+type setAgg struct {
+	members []uint64
+}
+
+var seed = maphash.MakeSeed()
+
+func hashName(typ Type, name []byte) uint64 {
+	return maphash.Bytes(seed, name) ^ uint64(typ)*0x9e3779b97f4a7c15
+}
+
+const minSlots = 1024
+
+func newTable() *table { return &table{slots: make([]uint64, minSlots)} }
+
+// tableSize is what a table held, to size its successor.
+type tableSize struct{ slots, entries, arena, counters, gauges int }
+
+func (t *table) size() tableSize {
+	return tableSize{len(t.slots), len(t.entries), len(t.arena), len(t.counters), len(t.gauges)}
+}
+
+// newTableSized returns an empty table with room for z, so that a
+// receiver's next interval does not grow its table step by step again. The
+// memory is the kernel's fresh zero pages until the table fills it.
+func newTableSized(z tableSize) *table {
+	return &table{
+		slots:    make([]uint64, z.slots),
+		entries:  make([]entry, 0, z.entries),
+		arena:    make([]byte, 0, z.arena),
+		counters: make([]float64, 0, z.counters),
+		gauges:   make([]gaugeAgg, 0, z.gauges),
+	}
+}
+
+// Add aggregates one metric.
+func (t *table) Add(m *Metric) {
+	t.apply(t.lookup(m.Type, m.Name), m)
+}
+
+// addRaw is Add for a name the parser has not checked.
+func (t *table) addRaw(m *Metric) bool {
+	e := t.find(m.Type, m.Name, true)
+	if e == nil {
+		return false
+	}
+	t.apply(e, m)
+	return true
+}
+
+func (t *table) apply(e *entry, m *Metric) {
+	switch m.Type {
+	case Counter:
+		// etsy adds value * (1 / rate): the same operations give the same bits.
+		// The conversion keeps the compiler from fusing into an FMA.
+		t.counters[e.idx] += float64(m.Value * (1 / m.Rate))
+	case Gauge:
+		g := &t.gauges[e.idx]
+		switch {
+		case !m.Delta:
+			g.set, g.value = true, m.Value
+		case g.set:
+			g.value += m.Value
+		default:
+			g.delta += m.Value
+		}
+	case Timer:
+		tm := &t.timers[e.idx]
+		tm.values = append(tm.values, m.Value)
+		tm.count += 1 / m.Rate
+	case Set:
+		s := &t.sets[e.idx]
+		s.members = append(s.members, maphash.Bytes(seed, m.Member))
+	}
+}
+
+// lookup finds the entry of (typ, name), making it if it is new.
+func (t *table) lookup(typ Type, name []byte) *entry { return t.find(typ, name, false) }
+
+// find finds the entry of (typ, name), making it if it is new, or returns
+// nil for a new name that is not plain when check is set.
+func (t *table) find(typ Type, name []byte, check bool) *entry {
+	h := hashName(typ, name)
+	hi := h >> 32 << 32
+	mask := uint64(len(t.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		s := t.slots[i]
+		if s == 0 {
+			if check && !isPlain(name) {
+				return nil
+			}
+			return t.insert(i, hi, typ, name)
+		}
+		if s>>32<<32 == hi {
+			e := &t.entries[uint32(s)-1]
+			if e.typ == typ && bytes.Equal(t.arena[e.off:e.off+uint32(e.n)], name) {
+				e.dead = false
+				return e
+			}
+		}
+	}
+}
+
+func (t *table) insert(slot, hi uint64, typ Type, name []byte) *entry {
+	var idx int
+	switch typ {
+	case Counter:
+		idx = len(t.counters)
+		t.counters = append(t.counters, 0)
+	case Gauge:
+		idx = len(t.gauges)
+		t.gauges = append(t.gauges, gaugeAgg{})
+	case Timer:
+		idx = len(t.timers)
+		if idx < cap(t.timers) {
+			// Keep the values array a reset left behind.
+			t.timers = t.timers[:idx+1]
+			t.timers[idx].values = t.timers[idx].values[:0]
+			t.timers[idx].count = 0
+		} else {
+			t.timers = append(t.timers, timerAgg{})
+		}
+	case Set:
+		idx = len(t.sets)
+		if idx < cap(t.sets) {
+			t.sets = t.sets[:idx+1]
+			t.sets[idx].members = t.sets[idx].members[:0]
+		} else {
+			t.sets = append(t.sets, setAgg{})
+		}
+	}
+	off := len(t.arena)
+	t.arena = append(t.arena, name...)
+	t.entries = append(t.entries, entry{off: uint32(off), n: uint16(len(name)), typ: typ, idx: uint32(idx)})
+	t.slots[slot] = hi | uint64(len(t.entries))
+	// Linear probing stays short up to a load of 3/4 with a good hash.
+	if len(t.entries)*4 > len(t.slots)*3 {
+		t.grow()
+	}
+	return &t.entries[len(t.entries)-1]
+}
+
+// grow doubles the slots and places every entry again.
+func (t *table) grow() {
+	slots := make([]uint64, len(t.slots)*2)
+	mask := uint64(len(slots) - 1)
+	for k := range t.entries {
+		e := &t.entries[k]
+		h := hashName(e.typ, t.arena[e.off:e.off+uint32(e.n)])
+		i := h & mask
+		for slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		slots[i] = h>>32<<32 | uint64(k+1)
+	}
+	t.slots = slots
+}
+
+// name returns an entry's name, valid until the table is reset.
+func (t *table) name(e *entry) []byte { return t.arena[e.off : e.off+uint32(e.n)] }
+
+// reset empties the table for the next interval, keeping its memory.
+func (t *table) reset() {
+	clear(t.slots)
+	t.entries = t.entries[:0]
+	t.arena = t.arena[:0]
+	t.counters = t.counters[:0]
+	t.gauges = t.gauges[:0]
+	t.timers = t.timers[:0]
+	t.sets = t.sets[:0]
+	t.packets, t.lines, t.bad = 0, 0, 0
+}
