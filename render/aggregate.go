@@ -253,6 +253,7 @@ func aggregate(ctx *evalCtx, list []*Series, name string, fn aggFunc, xff float6
 		ConsolidationFunc: "average", ValuesPerPoint: 1, XFilesFactor: xff,
 	}
 	out.PathExpression = out.Name
+	out.Tags = aggregateTags(list, out.Name, name)
 	if fast := fastAggregate(list, name, xff); fast != nil {
 		out.Values = fast
 		return []*Series{out}
@@ -334,4 +335,25 @@ func fastAggregate(list []*Series, name string, xff float64) []float64 {
 		}
 	}
 	return acc
+}
+
+// aggregateTags are the tags all of list agree on, with name (when they do
+// not agree on one) and aggregatedBy, as graphite-web's aggregate() sets them.
+func aggregateTags(list []*Series, name, fn string) *Tags {
+	t := &Tags{}
+	for _, kv := range list[0].tags().kv {
+		same := true
+		for _, s := range list[1:] {
+			v, ok := s.tags().Get(kv[0])
+			same = same && ok && v == kv[1]
+		}
+		if same {
+			t.Set(kv[0], kv[1])
+		}
+	}
+	if _, ok := t.Get("name"); !ok {
+		t.Set("name", name)
+	}
+	t.Set("aggregatedBy", fn)
+	return t
 }

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -135,6 +136,9 @@ func compareSeries(got, want []byte) error {
 		if gn != wn {
 			return fmt.Errorf("series %d named %q, want %q", i, gn, wn)
 		}
+		if gt, wt := tagMap(ga[i]), tagMap(wa[i]); gt != wt {
+			return fmt.Errorf("series %d (%s) tags %s, want %s", i, wn, gt, wt)
+		}
 		gp, wp := ga[i].GetArray("datapoints"), wa[i].GetArray("datapoints")
 		if len(gp) != len(wp) {
 			return fmt.Errorf("%s: %d points, want %d", wn, len(gp), len(wp))
@@ -158,6 +162,18 @@ func compareSeries(got, want []byte) error {
 		}
 	}
 	return nil
+}
+
+// tagMap writes a series' tags sorted by key, for comparing.
+func tagMap(v *fastjson.Value) string {
+	o := v.GetObject("tags")
+	if o == nil {
+		return "<none>"
+	}
+	var kv []string
+	o.Visit(func(k []byte, v *fastjson.Value) { kv = append(kv, string(k)+"="+string(v.GetStringBytes())) })
+	slices.Sort(kv)
+	return "{" + strings.Join(kv, ", ") + "}"
 }
 
 func names(a []*fastjson.Value) string {

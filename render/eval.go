@@ -166,6 +166,7 @@ func (c *evalCtx) fetchNames(pattern string, names []string) ([]*Series, error) 
 			Name: name, PathExpression: pattern,
 			Start: r.rg.From, End: r.rg.Until, Step: r.rg.Step, Values: r.vals,
 			ConsolidationFunc: "average", ValuesPerPoint: 1, XFilesFactor: c.xff,
+			Tags: defaultTags(name),
 		})
 	}
 	return out, nil
@@ -204,6 +205,10 @@ func (c *evalCtx) eval(e *expr.Expr) (value, error) {
 		if err != nil {
 			return value{}, err
 		}
+		for _, x := range s {
+			x.tags() // a series made by the function gets its tags from the name it was made with
+		}
+		setTags(a, s)
 		return value{kind: expr.Call, series: s, raw: e}, nil
 	case expr.String:
 		return value{kind: expr.String, str: e.Str, raw: e}, nil

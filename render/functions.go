@@ -885,7 +885,7 @@ func asPercent(a *args) ([]*Series, error) {
 // constantLine is graphite-web's three-point line across the request.
 func constantLine(ctx *evalCtx, v float64, text string) *Series {
 	step := (ctx.until - ctx.from) / 2
-	return &Series{Name: text, PathExpression: "constantLine(" + text + ")", Start: ctx.from, End: ctx.until, Step: step,
+	return &Series{Name: text, Tags: defaultTags(text), PathExpression: "constantLine(" + text + ")", Start: ctx.from, End: ctx.until, Step: step,
 		Values: []float64{v, v, v}, ConsolidationFunc: "average", ValuesPerPoint: 1, XFilesFactor: ctx.xff}
 }
 

@@ -513,6 +513,7 @@ func registerFilters() {
 			}, cb)
 			for _, s := range out {
 				s.PathExpression = s.Name
+				s.Tags = parseTags(s.Name)
 			}
 			return out, err
 		}})

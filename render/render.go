@@ -425,12 +425,26 @@ func appendJSON(dst []byte, out []*Series, noNull bool) []byte {
 		dst = append(dst, `{"target": `...)
 		dst = appendJSONString(dst, s.Name)
 		dst = append(dst, `, "tags": `...)
-		dst = appendTags(dst, s.Name)
+		dst = appendTagsJSON(dst, s.tags())
 		dst = append(dst, `, "datapoints": [`...)
 		dst = append(dst, pts...)
 		dst = append(dst, "]}"...)
 	}
 	return append(dst, ']')
+}
+
+// appendTagsJSON writes tags as a JSON object in their order.
+func appendTagsJSON(dst []byte, t *Tags) []byte {
+	dst = append(dst, '{')
+	for i, kv := range t.kv {
+		if i > 0 {
+			dst = append(dst, ", "...)
+		}
+		dst = appendJSONString(dst, kv[0])
+		dst = append(dst, ": "...)
+		dst = appendJSONString(dst, kv[1])
+	}
+	return append(dst, '}')
 }
 
 // appendTags writes the tags graphite-web gives a series, as TaggedSeries.parse
