@@ -438,3 +438,71 @@ print("same" if g == w else "differ\n%%r\n%%r" %% (g, w))
 		}
 	}
 }
+
+// TestParseTimeAgainstGraphiteWeb reads time strings with graphite-web's own
+// parseATTime and with ParseTimeIn, against the same reference time and zone.
+func TestParseTimeAgainstGraphiteWeb(t *testing.T) {
+	gw, _ := sharedGraphiteWeb(t)
+	inputs := []string{
+		"now", "-1h", "-7d", "now-1d", "-1h30min", "+2h", "-2w", "-1mon", "-1y", "-90s", "-5minutes", "now+1hour",
+		"1700000000", "20231113", "19991231", "midnight", "noon", "teatime", "today", "yesterday", "tomorrow",
+		"midnight-1d", "noon+1h", "yesterday-3h", "12:00_20231113", "18:30_20230101", "9am", "9pm", "10:15pm", "10:15am_yesterday",
+		"11/13/23", "11/13/2023", "01/02/70", "jan1", "feb 14", "dec25", "monday", "friday", "sun", "3pm_tomorrow",
+		"6am_monday", "00:00_20240229", " -1h ", "NOW-1D", "20231113-1d", "11/13/23+12h",
+	}
+	zones := []string{"UTC", "Europe/Paris", "America/New_York"}
+	script := `
+import json, pytz
+from graphite.render.attime import parseATTime
+now = %d
+out = {}
+for z in %s:
+    tz = pytz.timezone(z)
+    n = parseATTime(str(now), tz)
+    for s in %s:
+        try:
+            out[z + "|" + s] = int(parseATTime(s, tz, n).timestamp())
+        except Exception as e:
+            out[z + "|" + s] = None
+print(json.dumps(out))
+`
+	quote := func(l []string) string {
+		var q []string
+		for _, s := range l {
+			q = append(q, strconv.Quote(s))
+		}
+		return "[" + strings.Join(q, ", ") + "]"
+	}
+	const now = 1700000000 + 13*3600 + 1234 // a Tuesday afternoon
+	out, err := gw.Python(fmt.Sprintf(script, now, quote(zones), quote(inputs)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := fastjson.ParseBytes(out)
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for _, z := range zones {
+		loc, err := time.LoadLocation(z)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range inputs {
+			want := ref.Get(z + "|" + s)
+			got, err := ParseTimeIn(s, time.Unix(now, 0), loc)
+			if want.Type() == fastjson.TypeNull {
+				if err == nil {
+					t.Errorf("%s %q: %d, graphite-web fails", z, s, got.Unix())
+				}
+				continue
+			}
+			if err != nil {
+				t.Errorf("%s %q: %v, want %d", z, s, err, want.GetInt64())
+				continue
+			}
+			if got.Unix() != want.GetInt64() {
+				t.Errorf("%s %q: %d (%s), want %d (%s)", z, s, got.Unix(), got.UTC(), want.GetInt64(), time.Unix(want.GetInt64(), 0).UTC())
+			}
+		}
+	}
+}
