@@ -392,6 +392,7 @@ print(json.dumps(out).replace("Infinity", "1e9999"))
 	if n < 80 {
 		t.Errorf("/functions lists %d functions", n)
 	}
+	t.Logf("/functions lists %d functions, each matching graphite-web's metadata", n)
 	if code, body := ask(h, "GET", "/functions/sumSeries", nil); code != 200 || !strings.Contains(string(body), `"name": "sumSeries"`) {
 		t.Errorf("/functions/sumSeries: %d %.100s", code, body)
 	}

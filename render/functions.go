@@ -1,7 +1,6 @@
 package render
 
 import (
-	"fmt"
 	"math"
 	"regexp"
 	"slices"
@@ -845,7 +844,7 @@ func asPercent(a *args) ([]*Series, error) {
 		return nil, inputErrorf("asPercent: total must be a number or a series list")
 	}
 	var out []*Series
-	if len(totalList) > 1 || (len(totalList) == 1 && len(list) == 1 && false) {
+	if len(totalList) > 1 {
 		xs := slices.Clone(list)
 		ys := slices.Clone(totalList)
 		sort.SliceStable(xs, func(i, j int) bool { return xs[i].Name < xs[j].Name })
@@ -968,8 +967,10 @@ func constantLine(ctx *evalCtx, v float64, text string) *Series {
 		Values: []float64{v, v, v}, ConsolidationFunc: "average", ValuesPerPoint: 1, XFilesFactor: ctx.xff}
 }
 
-// regexpCompile compiles a pattern given to a render function, turning
-// Python's \d-style escapes Go knows into the same and naming the fault.
+// regexpCompile compiles a pattern given to a render function, naming the
+// function and the fault when it does not compile. Go's RE2 syntax covers
+// the Python patterns graphite users write but for backreferences and
+// lookaround, which are refused here with a 400.
 func regexpCompile(fn, pattern string) (*regexp.Regexp, error) {
 	re, err := regexp.Compile(pattern)
 	if err != nil {
@@ -977,5 +978,3 @@ func regexpCompile(fn, pattern string) (*regexp.Regexp, error) {
 	}
 	return re, nil
 }
-
-var _ = fmt.Sprint

@@ -447,27 +447,6 @@ func appendTagsJSON(dst []byte, t *Tags) []byte {
 	return append(dst, '}')
 }
 
-// appendTags writes the tags graphite-web gives a series, as TaggedSeries.parse
-// makes them: a tagged name's tags in the order they stand, then "name", the
-// metric without leading '~'; a plain name's only tag is its name.
-func appendTags(dst []byte, name string) []byte {
-	metric, tags, tagged := strings.Cut(name, ";")
-	dst = append(dst, '{')
-	if tagged {
-		for seg := range strings.SplitSeq(tags, ";") {
-			k, v, _ := strings.Cut(seg, "=")
-			dst = appendJSONString(dst, k)
-			dst = append(dst, ": "...)
-			dst = appendJSONString(dst, v)
-			dst = append(dst, ", "...)
-		}
-		metric = strings.TrimLeft(metric, "~")
-	}
-	dst = append(dst, `"name": `...)
-	dst = appendJSONString(dst, metric)
-	return append(dst, '}')
-}
-
 // appendJSONString writes s as Python's json.dumps does with its default
 // ensure_ascii: every non-ASCII character as a \u escape (surrogate pairs
 // beyond the BMP), control characters as \uXXXX but for \b \f \n \r \t.

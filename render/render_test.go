@@ -92,7 +92,7 @@ for n in sys.argv[1:]:
 		t.Skip(err)
 	}
 	for i, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		got := string(appendTags(append(appendJSONString(nil, names[i]), '|'), names[i]))
+		got := string(appendTagsJSON(append(appendJSONString(nil, names[i]), '|'), parseTags(names[i])))
 		if got != line {
 			t.Errorf("%q: got %s, python %s", names[i], got, line)
 		}
