@@ -113,12 +113,8 @@ func (c *evalCtx) fetchNames(pattern string, names []string) ([]*Series, error) 
 				dst = make([]float64, 0, size)
 			}
 		}
+		// whisper.Missing is a NaN, which is null here: no pass to convert it.
 		r.rg, r.vals, r.err = c.opts.Fetcher.Fetch(dst, names[i], c.from, c.until, c.now)
-		for k, v := range r.vals {
-			if whisper.IsMissing(v) {
-				r.vals[k] = null
-			}
-		}
 	}
 	// Many files are read on all cores: reading a day of 10-second points
 	// costs as much as everything else a sumSeries does.
