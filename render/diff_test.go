@@ -109,6 +109,9 @@ var diffTargets = []string{
 	"multiplySeriesWithWildcards(servers.web0[12].cpu.*,1)", "removeBetweenPercentile(group(counters.requests,gauges.negative,scale(gauges.negative,2),offset(gauges.negative,5)),30)", "averageOutsidePercentile(servers.*.cpu.*,30)",
 	"sumSeries(setXFilesFactor(gauges.sparse,0.5),servers.web01.cpu.user)", "aggregateLine(servers.*.cpu.user)", "aggregateLine(servers.web01.cpu.user,'max',true)",
 	"aggregateLine(gauges.empty)", "identity('the.time')", "time('t',300)",
+	"exponentialMovingAverage(servers.web01.cpu.user,5)", "exponentialMovingAverage(gauges.sparse,'10min')", "exponentialMovingAverage(servers.*.cpu.user,3)",
+	"powSeries(servers.web01.cpu.user,scale(gauges.sparse,0.01))", "areaBetween(servers.web0[12].cpu.user)",
+	"linearRegression(servers.web01.cpu.user)", "linearRegression(counters.errors,'1699900000','1699950000')", "linearRegression(gauges.*)",
 	// tags
 	"seriesByTag('name=disk.used')", "seriesByTag('name=disk.used','dc=east')", "seriesByTag('dc=east')",
 	"seriesByTag('name=disk.used','host!=b')", "seriesByTag('name=~disk.*','dc=~ea.*')", "seriesByTag('name=disk.used','host!=~[ab]')",

@@ -29,6 +29,8 @@ type Series struct {
 	Stacked        bool
 	SecondYAxis    bool
 	DrawAsInfinite bool
+	// Invisible is the lower series of areaBetween(): stacked, not drawn.
+	Invisible bool
 	// StackName is the stack a stacked() series belongs to.
 	StackName string
 	// Tags are the tags graphite-web reports with the series; nil until
