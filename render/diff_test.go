@@ -111,6 +111,10 @@ var diffTargets = []string{
 	"aggregateLine(gauges.empty)", "identity('the.time')", "time('t',300)",
 	"exponentialMovingAverage(servers.web01.cpu.user,5)", "exponentialMovingAverage(gauges.sparse,'10min')", "exponentialMovingAverage(servers.*.cpu.user,3)",
 	"powSeries(servers.web01.cpu.user,scale(gauges.sparse,0.01))", "areaBetween(servers.web0[12].cpu.user)",
+	"avg(servers.*.cpu.user)", "sum(servers.*.cpu.user)", "pct(servers.*.cpu.user)", "timeFunction('t')", "aggregate(servers.*.cpu.user,'avg')",
+	"aggregateWithWildcards(servers.*.cpu.*,'max',1)", "aggregateWithWildcards(servers.*.cpu.*,'stddev',1,3)",
+	"aggregateSeriesLists(servers.web0[12].cpu.user,servers.web0[12].cpu.system,'max')", "aggregateSeriesLists(gauges.sparse,gauges.negative,'sum',0.5)",
+	"rangeOfSeries(servers.*.cpu.system)",
 	"linearRegression(servers.web01.cpu.user)", "linearRegression(counters.errors,'1699900000','1699950000')", "linearRegression(gauges.*)",
 	// tags
 	"seriesByTag('name=disk.used')", "seriesByTag('name=disk.used','dc=east')", "seriesByTag('dc=east')",

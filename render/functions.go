@@ -66,7 +66,7 @@ func init() {
 				if err != nil {
 					return nil, err
 				}
-				return aggregate(a.ctx, list, strings.TrimSuffix(a.call.Str, "Series"), aggFuncs[agg], 0, false), nil
+				return aggregate(a.ctx, list, agg, aggFuncs[agg], 0, false), nil
 			}})
 	}
 	register(&function{name: "multiplySeries", group: "Combine", desc: "Multiplies series point by point.",

@@ -203,3 +203,94 @@ func exponentialMovingAverage(a *args) ([]*Series, error) {
 	}
 	return out, nil
 }
+
+func init() {
+	register(&function{name: "aggregateWithWildcards", group: "Combine", desc: "Combines the series whose names agree but for the given nodes.",
+		params: []param{sl("seriesList"), {name: "func", typ: "aggFunc", required: true, options: aggFuncNames}, {name: "position", typ: "node", multiple: true}},
+		fn: func(a *args) ([]*Series, error) {
+			list, err := a.seriesList(0)
+			if err != nil {
+				return nil, err
+			}
+			fname, err := a.str(1, "")
+			if err != nil {
+				return nil, err
+			}
+			f, ok := aggFuncs[fname]
+			if !ok {
+				return nil, inputErrorf("Unsupported aggregation function: %s", fname)
+			}
+			var pos []int
+			for _, v := range a.multiple(2) {
+				if v.kind != expr.Number {
+					return nil, inputErrorf("aggregateWithWildcards: positions must be integers")
+				}
+				pos = append(pos, int(v.num))
+			}
+			var keys []string
+			groups := map[string][]*Series{}
+			for _, s := range list {
+				var parts []string
+				for i, p := range strings.Split(s.Name, ".") {
+					if !slicesContains(pos, i) {
+						parts = append(parts, p)
+					}
+				}
+				k := strings.Join(parts, ".")
+				if _, ok := groups[k]; !ok {
+					keys = append(keys, k)
+				}
+				groups[k] = append(groups[k], s)
+			}
+			var out []*Series
+			for _, k := range keys {
+				r := aggregate(a.ctx, groups[k], fname, f, 0, false)[0]
+				r.Name = k
+				out = append(out, r)
+			}
+			return out, nil
+		}})
+	register(&function{name: "aggregateSeriesLists", group: "Combine", desc: "Combines the series of two lists pairwise with the named function.",
+		params: []param{sl("seriesListFirstPos"), sl("seriesListSecondPos"), {name: "func", typ: "aggFunc", required: true, options: aggFuncNames}, {name: "xFilesFactor", typ: "float"}},
+		fn: func(a *args) ([]*Series, error) {
+			x, err := a.seriesList(0)
+			if err != nil {
+				return nil, err
+			}
+			y, err := a.seriesList(1)
+			if err != nil {
+				return nil, err
+			}
+			fname, err := a.str(2, "")
+			if err != nil {
+				return nil, err
+			}
+			f, ok := aggFuncs[fname]
+			if !ok {
+				return nil, inputErrorf("Unsupported aggregation function: %s", fname)
+			}
+			xff, err := a.num(3, 0)
+			if err != nil {
+				return nil, err
+			}
+			if len(x) != len(y) {
+				return nil, inputErrorf("seriesListFirstPos and seriesListSecondPos argument must have equal length")
+			}
+			var out []*Series
+			for i := range x {
+				r := aggregate(a.ctx, []*Series{x[i], y[i]}, fname, f, xff, a.given(3))[0]
+				r.Name = fname + "Series(" + x[i].Name + "," + y[i].Name + ")"
+				out = append(out, r)
+			}
+			return out, nil
+		}})
+}
+
+func slicesContains(l []int, v int) bool {
+	for _, x := range l {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
