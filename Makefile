@@ -8,7 +8,7 @@ FUZZTIME ?= 5s
 # Each fuzz target runs alone (go test -fuzz takes one at a time): package:target.
 FUZZ     := ./storage/whisper:FuzzParseHeader ./storage/whisper:FuzzUpdateFetch \
             ./hotpath/carbon:FuzzStream ./hotpath/pickle:FuzzDecode \
-            ./render/expr:FuzzParse
+            ./render/expr:FuzzParse ./render:FuzzRender
 
 .PHONY: build run test deps deps-graphite-web vet fuzz fuzz-save bench bench-whisper bench-carbon generate clean
 

@@ -83,3 +83,17 @@ func TestGzipAndPost(t *testing.T) {
 		t.Errorf("/version: %d %q", code, body)
 	}
 }
+
+func TestMadePointsBound(t *testing.T) {
+	root := writeFixture(t, t.TempDir())
+	h := statboxHandler(root)
+	// summarize and hitcount are bounded too, but whisper already clamps
+	// their input to the file's retention.
+	for _, target := range []string{"time('x',1)", "events('a')", "identity('x')"} {
+		q := url.Values{"target": {target}, "format": {"json"}, "from": {"-100y"}, "now": {strconv.Itoa(t0)}}
+		code, body := ask(h, "GET", "/render", q)
+		if code != 413 || !strings.Contains(string(body), "bound") {
+			t.Errorf("%s over a century: %d %.200s", target, code, body)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"statbox/render/expr"
+	"statbox/storage/layout"
 	"statbox/storage/whisper"
 )
 
@@ -93,6 +94,12 @@ func (c *evalCtx) fetch(pattern string) ([]*Series, error) {
 
 func (c *evalCtx) fetchNames(pattern string, names []string) ([]*Series, error) {
 	names = slices.Compact(names)
+	for _, n := range names {
+		// A name no file can have (NUL, "..", empty nodes) is the request's fault.
+		if err := layout.Check([]byte(n)); err != nil {
+			return nil, inputErrorf("invalid metric name %q: %v", n, err)
+		}
+	}
 	if c.opts.MaxSeries > 0 && *c.series+len(names) > c.opts.MaxSeries {
 		return nil, &limitError{fmt.Sprintf("request reads more than %d series (bound MaxSeries)", c.opts.MaxSeries)}
 	}
@@ -166,6 +173,19 @@ func (c *evalCtx) fetchNames(pattern string, names []string) ([]*Series, error) 
 		})
 	}
 	return out, nil
+}
+
+// maxMadePoints bounds the points one function may make from an interval
+// (summarize, hitcount, time, events...): a 1-second bucket over a century
+// would otherwise ask for gigabytes.
+const maxMadePoints = 10_000_000
+
+// checkMade answers a limitError when fn would make more than maxMadePoints.
+func checkMade(fn string, n int64) error {
+	if n > maxMadePoints || n < 0 {
+		return &limitError{fmt.Sprintf("%s would make %d points, more than %d (bound on made points)", fn, n, maxMadePoints)}
+	}
+	return nil
 }
 
 // value is an evaluated argument.

@@ -585,6 +585,9 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
+			if err := checkMade("identity", (a.ctx.until-a.ctx.from)/60); err != nil {
+				return nil, err
+			}
 			var vals []float64
 			for t := a.ctx.from; t < a.ctx.until; t += 60 {
 				vals = append(vals, float64(t))
@@ -606,8 +609,8 @@ func init() {
 			if step <= 0 {
 				return nil, inputErrorf("time: step must be positive")
 			}
-			if (a.ctx.until-a.ctx.from)/int64(step) > 10_000_000 {
-				return nil, &limitError{"time: more than 10000000 points"}
+			if err := checkMade("time", (a.ctx.until-a.ctx.from)/int64(step)); err != nil {
+				return nil, err
 			}
 			var vals []float64
 			for t := a.ctx.from; t < a.ctx.until; t += int64(step) {

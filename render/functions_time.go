@@ -218,6 +218,9 @@ func registerTime() {
 					start = s.Start - mod(s.Start, interval)
 					end = s.End - mod(s.End, interval) + interval
 				}
+				if err := checkMade("summarize", (end-start)/interval); err != nil {
+					return nil, err
+				}
 				vals, alignedEnd := summarizeValues(s, f, interval, start, end)
 				if align {
 					end = alignedEnd
@@ -298,6 +301,9 @@ func registerTime() {
 			}
 			var out []*Series
 			for _, s := range list {
+				if err := checkMade("smartSummarize", (s.End-s.Start)/interval); err != nil {
+					return nil, err
+				}
 				vals, end := summarizeValues(s, f, interval, s.Start, s.End)
 				name := `smartSummarize(` + s.Name + `, "` + istr + `", "` + fname + `")`
 				c := s.copyWith(name, vals)
@@ -354,8 +360,8 @@ func registerTime() {
 				tags = nil
 			}
 			from, until := a.ctx.from, a.ctx.until
-			if until-from > 10_000_000 {
-				return nil, &limitError{"events: time range over 10000000 seconds (one value per second)"}
+			if err := checkMade("events", until-from); err != nil {
+				return nil, err
 			}
 			vals := make([]float64, until-from)
 			for i := range vals {
@@ -569,6 +575,9 @@ func hitcount(a *args) ([]*Series, error) {
 	for _, s := range list {
 		s.materialize()
 		step := s.Step
+		if err := checkMade("hitcount", (s.End-s.Start)/interval); err != nil {
+			return nil, err
+		}
 		buckets := int((s.End - s.Start + interval - 1) / interval)
 		sums := make([]float64, buckets)
 		has := make([]bool, buckets)
