@@ -8,6 +8,7 @@ FUZZTIME ?= 5s
 # Each fuzz target runs alone (go test -fuzz takes one at a time): package:target.
 FUZZ     := ./storage/whisper:FuzzParseHeader ./storage/whisper:FuzzUpdateFetch \
             ./hotpath/carbon:FuzzStream ./hotpath/pickle:FuzzDecode \
+            ./kernel/proc:FuzzProcFiles ./render/graph:FuzzRender \
             ./render/expr:FuzzParse ./render:FuzzRender
 
 .PHONY: build run test deps deps-graphite-web vet fuzz fuzz-save bench bench-whisper bench-carbon generate clean
@@ -72,7 +73,7 @@ fuzz-save:
 	  mkdir -p "$$pkg/testdata/fuzz/$$name"; cp -n "$$cache/$$pkg/$$name"/* "$$pkg/testdata/fuzz/$$name/"; \
 	done
 
-bench: bench-whisper bench-carbon
+bench: bench-whisper bench-carbon bench-find
 
 bench-whisper: deps
 	./bench/whisper.sh
@@ -81,6 +82,18 @@ bench-whisper: deps
 # server pinned to core 0 and the sender to core 1: 3 to 5 minutes.
 bench-carbon: deps
 	./bench/carbon.sh
+
+# Metric finds: the index over 1M names in memory, and /metrics/find over
+# HTTP on a 100k-file tree, statbox and graphite-web side by side (about 2
+# minutes; the tree is kept in STATBOX_BENCH_TREE for the next run).
+.PHONY: bench-find
+# The index's and the events API's fuzz targets join the list above.
+FUZZ += ./storage/index:FuzzFind ./storage/index:FuzzTaggedSeries ./render/events:FuzzParseEvent
+
+bench-find: deps
+	$(GO) test -run '^$$' -bench 'Find1M|TaggedSeries|WalkNames1M' -benchtime 20x ./storage/index
+	$(GO) test -run '^$$' -bench 'Build1M' -benchtime 3x ./storage/index
+	STATBOX_BENCH_TREE=$${STATBOX_BENCH_TREE:-/tmp/statbox-find-tree} $(GO) test -run '^$$' -bench 'FindHTTP' -benchtime 10x ./render/find
 
 generate:
 	$(GO) generate ./...

@@ -2,9 +2,11 @@ module statbox
 
 go 1.26.0
 
-require golang.org/x/sys v0.50.0
-
 require (
-	github.com/klauspost/compress v1.20.4 // indirect
-	github.com/valyala/fastjson v1.6.10 // indirect
+	github.com/klauspost/compress v1.20.4
+	github.com/valyala/fastjson v1.6.10
+	golang.org/x/image v0.48.0
+	golang.org/x/sys v0.50.0
 )
+
+require golang.org/x/text v0.44.0 // indirect
