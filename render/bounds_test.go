@@ -1,7 +1,9 @@
 package render
 
 import (
+	"bytes"
 	"compress/gzip"
+	"image/png"
 	"io"
 	"net/http/httptest"
 	"net/url"
@@ -34,7 +36,8 @@ func TestBoundsAndBadInput(t *testing.T) {
 		{base, "a", url.Values{"from": {"-1parsec"}}, 400, "from"},
 		{base, "a", url.Values{"until": {"banana"}}, 400, "until"},
 		{base, "a", url.Values{"from": {"-1h"}, "until": {"-1h"}}, 400, "empty time range"},
-		{base, "a", url.Values{"format": {"png"}}, 400, "format png not available"},
+		{base, "servers.web01.cpu.user", url.Values{"format": {"png"}, "width": {"0"}}, 400, "width"},
+		{base, "servers.web01.cpu.user", url.Values{"format": {"svg"}, "areaMode": {"sideways"}}, 400, "areaMode"},
 		{base, "a", url.Values{"format": {"xml"}}, 400, "unknown format"},
 		{base, "a", url.Values{"xFilesFactor": {"2"}}, 400, "xFilesFactor"},
 		{base, "42", nil, 400, "not a series"},
@@ -95,5 +98,27 @@ func TestMadePointsBound(t *testing.T) {
 		if code != 413 || !strings.Contains(string(body), "bound") {
 			t.Errorf("%s over a century: %d %.200s", target, code, body)
 		}
+	}
+}
+
+func TestGraphFormats(t *testing.T) {
+	root := writeFixture(t, t.TempDir())
+	h := statboxHandler(root)
+	q := url.Values{"target": {"color(servers.web01.cpu.user,'red')", "dashed(stacked(servers.web0[23].cpu.user))"},
+		"from": {"-6h"}, "now": {strconv.Itoa(t0)}, "width": {"400"}, "height": {"200"}}
+	code, body := ask(h, "GET", "/render", q) // png is the default format
+	if code != 200 {
+		t.Fatalf("png: %d %s", code, body)
+	}
+	if _, err := png.Decode(bytes.NewReader(body)); err != nil {
+		t.Errorf("png: %v", err)
+	}
+	q.Set("format", "svg")
+	if code, body := ask(h, "GET", "/render", q); code != 200 || !bytes.Contains(body, []byte("<svg")) {
+		t.Errorf("svg: %d %.200s", code, body)
+	}
+	q.Set("jsonp", "cb")
+	if code, body := ask(h, "GET", "/render", q); code != 200 || !bytes.HasPrefix(body, []byte(`cb("<`)) {
+		t.Errorf("svg jsonp: %d %.200s", code, body)
 	}
 }
