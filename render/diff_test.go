@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/valyala/fastjson"
+
+	"statbox/storage/index"
 )
 
 // diffTargets are asked of graphite-web and of statbox over the same files.
@@ -208,8 +210,21 @@ func names(a []*fastjson.Value) string {
 	return strings.Join(out, " | ")
 }
 
+// statboxHandler serves the fixture as the appliance does: the real metric
+// index (storage/index) expands globs and tag queries.
 func statboxHandler(root string) http.Handler {
-	return Mux(Options{Fetcher: dirFetcher{root}, Finder: listFinder(fixtureNames), Events: fixtureEventSource{}, Now: func() time.Time { return time.Unix(t0, 0) }})
+	idx, err := index.Open(filepath.Dir(root))
+	if err != nil {
+		panic(fmt.Sprintf("index of the fixture: %v", err))
+	}
+	for _, n := range fixtureNames {
+		if strings.Contains(n, ";") {
+			if err := idx.AddTagged(n); err != nil {
+				panic(fmt.Sprintf("index of the fixture: %v", err))
+			}
+		}
+	}
+	return Mux(Options{Fetcher: dirFetcher{root}, Finder: idx, Events: fixtureEventSource{}, Now: func() time.Time { return time.Unix(t0, 0) }})
 }
 
 func ask(h http.Handler, method, path string, q url.Values) (int, []byte) {
