@@ -117,6 +117,10 @@ var diffTargets = []string{
 	"aggregateWithWildcards(servers.*.cpu.*,'max',1)", "aggregateWithWildcards(servers.*.cpu.*,'stddev',1,3)",
 	"aggregateSeriesLists(servers.web0[12].cpu.user,servers.web0[12].cpu.system,'max')", "aggregateSeriesLists(gauges.sparse,gauges.negative,'sum',0.5)",
 	"rangeOfSeries(servers.*.cpu.system)",
+	"holtWintersForecast(servers.web01.cpu.user,'1h')", "holtWintersForecast(gauges.sparse,'2h','1h')", "holtWintersForecast(servers.web01.cpu.user)",
+	"holtWintersConfidenceBands(servers.web01.cpu.user,3,'1h')", "holtWintersConfidenceBands(servers.*.cpu.user,2,'2h','30min')",
+	"holtWintersAberration(servers.web01.cpu.user,1,'1h')", "holtWintersAberration(gauges.sparse,2,'1h','1h')",
+	"holtWintersConfidenceArea(servers.web01.cpu.user,3,'1h')",
 	"linearRegression(servers.web01.cpu.user)", "linearRegression(counters.errors,'1699900000','1699950000')", "linearRegression(gauges.*)",
 	// tags
 	"seriesByTag('name=disk.used')", "seriesByTag('name=disk.used','dc=east')", "seriesByTag('dc=east')",
