@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"statbox/render/expr"
 	"statbox/storage/layout"
@@ -51,6 +52,7 @@ func (e *limitError) Error() string { return e.msg }
 // evalCtx is graphite-web's requestContext: the time range and what reads data.
 type evalCtx struct {
 	from, until, now int64
+	loc              *time.Location // the request's tz
 	xff              float64
 	opts             *Options
 	points           *int64 // points fetched so far in the request, shared by derived contexts

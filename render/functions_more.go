@@ -150,8 +150,7 @@ func registerAliases() {
 			if err != nil {
 				return nil, err
 			}
-			// Python's \1 back-references are Go's ${1}.
-			repl = regexp.MustCompile(`\\(\d+)`).ReplaceAllString(strings.ReplaceAll(repl, "$", "$$"), "$${$1}")
+			repl = pyReplacement(repl)
 			for _, s := range list {
 				s.Name = re.ReplaceAllString(s.Name, repl)
 			}
@@ -573,4 +572,12 @@ func registerFilters() {
 			}
 			return out, nil
 		}})
+}
+
+var backref = regexp.MustCompile(`\\(\d+)`)
+
+// pyReplacement turns a Python re.sub replacement into Go's: \1 is ${1},
+// and a literal $ stays literal.
+func pyReplacement(repl string) string {
+	return backref.ReplaceAllString(strings.ReplaceAll(repl, "$", "$$"), "$${$1}")
 }

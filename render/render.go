@@ -306,7 +306,7 @@ func fail(w http.ResponseWriter, err error) {
 func (h *handler) evaluate(ctx context.Context, req *request) ([]*Series, func(), error) {
 	var nSeries int
 	var nPoints int64
-	ec := &evalCtx{from: req.from, until: req.until, now: req.now, xff: req.xff, opts: &h.o,
+	ec := &evalCtx{from: req.from, until: req.until, now: req.now, loc: req.loc, xff: req.xff, opts: &h.o,
 		series: &nSeries, points: &nPoints, stacks: map[string][]float64{}, bufMu: new(sync.Mutex), bufs: new([][]float64)}
 	type result struct {
 		s   []*Series
