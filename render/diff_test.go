@@ -121,7 +121,7 @@ var diffTargets = []string{
 	"holtWintersConfidenceBands(servers.web01.cpu.user,3,'1h')", "holtWintersConfidenceBands(servers.*.cpu.user,2,'2h','30min')",
 	"holtWintersAberration(servers.web01.cpu.user,1,'1h')", "holtWintersAberration(gauges.sparse,2,'1h','1h')",
 	"holtWintersConfidenceArea(servers.web01.cpu.user,3,'1h')",
-	"sinFunction('wave')", "sin('wave',2,300)", "verticalLine('1699990000','deploy','red')", "verticalLine(1699995000,'x')",
+	"sinFunction('wave')", "sin('wave',2,300)", "verticalLine('1699990000','deploy','red')", "verticalLine('20231114','too early')",
 	"useSeriesAbove(counters.requests,500,'requests','errors')", "useSeriesAbove(counters.requests,5000,'requests','errors')",
 	"aliasQuery(counters.requests,'requests','errors','errors %d')", "aliasQuery(counters.errors,'errors','requests','at %.2f now')",
 	"reduceSeries(mapSeries(servers.web0*.cpu.*,1),'asPercent',3,'user','system')", "reduce(map(servers.web0*.cpu.*,1),'divideSeries',3,'system','user')",
