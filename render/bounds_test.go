@@ -122,3 +122,23 @@ func TestGraphFormats(t *testing.T) {
 		t.Errorf("svg jsonp: %d %.200s", code, body)
 	}
 }
+
+// TestRandomWalk checks what can be checked of a random series: its name,
+// points and steps no larger than a half.
+func TestRandomWalk(t *testing.T) {
+	h := statboxHandler(writeFixture(t, t.TempDir()))
+	q := url.Values{"target": {"randomWalk('walk',600)"}, "format": {"raw"}, "from": {"-1h"}, "now": {strconv.Itoa(t0)}}
+	code, body := ask(h, "GET", "/render", q)
+	head, vals, _ := strings.Cut(strings.TrimSpace(string(body)), "|")
+	if code != 200 || head != "walk,"+strconv.Itoa(t0-3600)+","+strconv.Itoa(t0)+",600" || len(strings.Split(vals, ",")) != 6 {
+		t.Fatalf("%d %s", code, body)
+	}
+	prev := 0.0
+	for i, v := range strings.Split(vals, ",") {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || (i == 0 && f != 0) || f-prev > 0.5 || prev-f > 0.5 {
+			t.Errorf("point %d: %s", i, v)
+		}
+		prev = f
+	}
+}

@@ -126,6 +126,8 @@ var diffTargets = []string{
 	"aliasQuery(counters.requests,'requests','errors','errors %d')", "aliasQuery(counters.errors,'errors','requests','at %.2f now')",
 	"reduceSeries(mapSeries(servers.web0*.cpu.*,1),'asPercent',3,'user','system')", "reduce(map(servers.web0*.cpu.*,1),'divideSeries',3,'system','user')",
 	"reduceSeries(mapSeries(servers.web0*.cpu.*,1),'sumSeries',3,'user','system')",
+	"weightedAverage(servers.web0*.cpu.user,servers.web0*.cpu.system,1)", "weightedAverage(servers.web0[12].cpu.user,servers.web0[12].cpu.system)",
+	"weightedAverage(servers.web0*.cpu.user,servers.web0[123].cpu.system,1)",
 	"linearRegression(servers.web01.cpu.user)", "linearRegression(counters.errors,'1699900000','1699950000')", "linearRegression(gauges.*)",
 	// tags
 	"seriesByTag('name=disk.used')", "seriesByTag('name=disk.used','dc=east')", "seriesByTag('dc=east')",

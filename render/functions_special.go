@@ -2,7 +2,9 @@ package render
 
 import (
 	"math"
+	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -375,3 +377,127 @@ func pyPercent(format string, v float64) (string, error) {
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
+
+func init() {
+	register(&function{name: "weightedAverage", group: "Combine", desc: "The average of series weighted by other series, matched by nodes.",
+		params: []param{sl("seriesListAvg"), sl("seriesListWeight"), {name: "nodes", typ: "nodeOrTag", multiple: true}},
+		fn:     weightedAverage})
+	register(&function{name: "randomWalkFunction", group: "Special", desc: "A random walk from zero, every step seconds.",
+		params: []param{{name: "name", typ: "string", required: true}, {name: "step", typ: "integer", def: 60}},
+		fn: func(a *args) ([]*Series, error) {
+			name, err := a.str(0, "")
+			if err != nil {
+				return nil, err
+			}
+			step, err := a.integer(1, 60)
+			if err != nil {
+				return nil, err
+			}
+			if step <= 0 {
+				return nil, inputErrorf("randomWalkFunction: step must be positive")
+			}
+			if err := checkMade("randomWalkFunction", (a.ctx.until-a.ctx.from)/int64(step)); err != nil {
+				return nil, err
+			}
+			var vals []float64
+			cur := 0.0
+			for t := a.ctx.from; t < a.ctx.until; t += int64(step) {
+				vals = append(vals, cur)
+				cur += rand.Float64() - 0.5
+			}
+			return []*Series{{Name: name, PathExpression: name, Start: a.ctx.from, End: a.ctx.until, Step: int64(step), Values: vals,
+				ConsolidationFunc: "average", ValuesPerPoint: 1, XFilesFactor: a.ctx.xff}}, nil
+		}})
+}
+
+func weightedAverage(a *args) ([]*Series, error) {
+	avgs, err := a.seriesList(0)
+	if err != nil {
+		return nil, err
+	}
+	weights, err := a.seriesList(1)
+	if err != nil {
+		return nil, err
+	}
+	if len(avgs) != len(weights) {
+		return nil, inputErrorf("weightedAverage must receive the same number of series for seriesListAvg and seriesListWeight but received respectively %d and %d", len(avgs), len(weights))
+	}
+	nodes := a.multiple(2)
+	type pair struct{ avg, weight *Series }
+	var keys []string
+	pairs := map[string]*pair{}
+	at := func(k string) *pair {
+		if p, ok := pairs[k]; ok {
+			return p
+		}
+		keys = append(keys, k)
+		pairs[k] = &pair{}
+		return pairs[k]
+	}
+	for i := range avgs {
+		at(nodeKey(avgs[i], nodes)).avg = avgs[i]
+		at(nodeKey(weights[i], nodes)).weight = weights[i]
+	}
+	var products []*Series
+	for _, k := range keys {
+		p := pairs[k]
+		if p.avg == nil || p.weight == nil {
+			continue
+		}
+		ap, wp := p.avg.Points(), p.weight.Points()
+		vals := make([]float64, max(len(ap), len(wp)))
+		for i := range vals {
+			x, y := null, null
+			if i < len(ap) {
+				x = ap[i]
+			}
+			if i < len(wp) {
+				y = wp[i]
+			}
+			vals[i] = x * y // NaN when either is null
+		}
+		name := "product(" + p.weight.Name + "," + p.avg.Name + ")"
+		products = append(products, &Series{Name: name, PathExpression: name, Start: p.avg.Start, End: p.avg.End, Step: p.avg.Step * int64(max(p.avg.ValuesPerPoint, 1)),
+			Values: vals, ConsolidationFunc: "average", ValuesPerPoint: 1, XFilesFactor: a.ctx.xff})
+	}
+	if len(products) == 0 {
+		return nil, nil
+	}
+	sumP := aggregate(a.ctx, products, "sum", aggSum, 0, false)[0]
+	sumW := aggregate(a.ctx, weights, "sum", aggSum, 0, false)[0]
+	pp, wp := sumP.Points(), sumW.Points()
+	vals := make([]float64, max(len(pp), len(wp)))
+	for i := range vals {
+		x, y := null, null
+		if i < len(pp) {
+			x = pp[i]
+		}
+		if i < len(wp) {
+			y = wp[i]
+		}
+		vals[i] = safeDiv(x, y)
+	}
+	set := func(list []*Series) string {
+		seen := map[string]bool{}
+		var out []string
+		for _, s := range list {
+			if !seen[s.PathExpression] {
+				seen[s.PathExpression] = true
+				out = append(out, s.PathExpression)
+			}
+		}
+		slices.Sort(out)
+		return strings.Join(out, ",")
+	}
+	var ns []string
+	for _, n := range nodes {
+		if n.kind == expr.Number {
+			ns = append(ns, pyNum(n.num, n.isInt))
+		} else {
+			ns = append(ns, n.str)
+		}
+	}
+	name := "weightedAverage(" + set(avgs) + ", " + set(weights) + ", " + strings.Join(ns, ",") + ")"
+	return []*Series{{Name: name, PathExpression: name, Start: sumP.Start, End: sumP.End, Step: sumP.Step, Values: vals,
+		ConsolidationFunc: "average", ValuesPerPoint: 1, XFilesFactor: a.ctx.xff}}, nil
+}
