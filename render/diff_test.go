@@ -128,6 +128,10 @@ var diffTargets = []string{
 	"reduceSeries(mapSeries(servers.web0*.cpu.*,1),'sumSeries',3,'user','system')",
 	"weightedAverage(servers.web0*.cpu.user,servers.web0*.cpu.system,1)", "weightedAverage(servers.web0[12].cpu.user,servers.web0[12].cpu.system)",
 	"weightedAverage(servers.web0*.cpu.user,servers.web0[123].cpu.system,1)",
+	"cactiStyle(servers.*.cpu.user)", "cactiStyle(servers.*.cpu.*,'si')", "cactiStyle(scale(servers.*.cpu.user,123456),'si','b')",
+	"cactiStyle(scale(counters.requests,100000),'binary')", "cactiStyle(group(gauges.empty,servers.web01.cpu.user),units='req')",
+	"legendValue(scale(servers.*.cpu.user,99999),'avg','max','si')", "legendValue(scale(servers.web01.cpu.user,2000),'last','binary')",
+	"legendValue(gauges.empty,'avg','si')", "legendValue(servers.web01.cpu.user,'nosuch')",
 	"linearRegression(servers.web01.cpu.user)", "linearRegression(counters.errors,'1699900000','1699950000')", "linearRegression(gauges.*)",
 	// tags
 	"seriesByTag('name=disk.used')", "seriesByTag('name=disk.used','dc=east')", "seriesByTag('dc=east')",
