@@ -438,15 +438,19 @@ print(json.dumps(out).replace("Infinity", "1e9999"))
 	}
 }
 
-// TestFormats compares csv and raw byte for byte with graphite-web, and
+// TestFormats compares csv, raw and pretty json byte for byte with
+// graphite-web, and
 // pickle as graphite-web's own unpickler reads it.
 func TestFormats(t *testing.T) {
 	gw, root := sharedGraphiteWeb(t)
 	work := t.TempDir()
 	h := statboxHandler(root)
 	for _, target := range []string{"servers.web01.cpu.user", "sumSeries(servers.*.cpu.user)", "gauges.sparse", "scale(gauges.negative,0.1)", "nosuch", "servers.web0[12].cpu.*"} {
-		for _, format := range []string{"csv", "raw", "pickle"} {
+		for _, format := range []string{"csv", "raw", "pickle", "json"} {
 			q := url.Values{"target": {target}, "format": {format}, "now": {strconv.Itoa(t0)}, "from": {"-2h"}}
+			if format == "json" {
+				q.Set("pretty", "1")
+			}
 			wc, want, err := gw.Get("/render", q)
 			if err != nil || wc != 200 {
 				t.Fatalf("graphite-web %s %s: %d %v", target, format, wc, err)
@@ -455,6 +459,9 @@ func TestFormats(t *testing.T) {
 			if gc != 200 {
 				t.Errorf("%s %s: %d %s", target, format, gc, got)
 				continue
+			}
+			if format == "json" {
+				format = "json pretty=1"
 			}
 			if format != "pickle" {
 				if string(got) != string(want) {

@@ -106,6 +106,7 @@ type request struct {
 	jsonp       string
 	maxPoints   int
 	noNull      bool
+	pretty      bool
 	xff         float64
 }
 
@@ -141,6 +142,7 @@ func (h *handler) parse(r *http.Request) (*request, error) {
 		req.maxPoints = max(req.maxPoints, 0)
 	}
 	req.noNull = q.Has("noNullPoints")
+	req.pretty = q.Get("pretty") != "" // graphite-web's bool(pretty)
 	if tz := q.Get("tz"); tz != "" {
 		// graphite-web ignores an unknown zone.
 		if loc, err := time.LoadLocation(tz); err == nil {
@@ -222,6 +224,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			consolidateForJSON(out, req.maxPoints)
 		}
 		body = appendJSON(nil, out, req.noNull)
+		if req.pretty {
+			body = indentJSON(body)
+		}
 		if req.jsonp != "" {
 			w.Header().Set("Content-Type", "text/javascript")
 			body = append(append([]byte(req.jsonp+"("), body...), ')')
