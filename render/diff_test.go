@@ -439,8 +439,7 @@ print(json.dumps(out).replace("Infinity", "1e9999"))
 }
 
 // TestFormats compares csv, raw and pretty json byte for byte with
-// graphite-web, and
-// pickle as graphite-web's own unpickler reads it.
+// graphite-web, and pickle as graphite-web's own unpickler reads it.
 func TestFormats(t *testing.T) {
 	gw, root := sharedGraphiteWeb(t)
 	work := t.TempDir()
