@@ -132,6 +132,8 @@ var diffTargets = []string{
 	"cactiStyle(scale(counters.requests,100000),'binary')", "cactiStyle(group(gauges.empty,servers.web01.cpu.user),units='req')",
 	"legendValue(scale(servers.*.cpu.user,99999),'avg','max','si')", "legendValue(scale(servers.web01.cpu.user,2000),'last','binary')",
 	"legendValue(gauges.empty,'avg','si')", "legendValue(servers.web01.cpu.user,'nosuch')",
+	"template(servers.$host.cpu.user, host='web01')", "template(sumSeries(servers.$1.cpu.$2),'web0*','user')",
+	"template(scale(servers.web01.cpu.user,$f),f=3)", "template(servers.$1.cpu.user,'web01')|scale(2)", "template(alias(servers.web01.cpu.user,$n),n='x')",
 	"linearRegression(servers.web01.cpu.user)", "linearRegression(counters.errors,'1699900000','1699950000')", "linearRegression(gauges.*)",
 	// tags
 	"seriesByTag('name=disk.used')", "seriesByTag('name=disk.used','dc=east')", "seriesByTag('dc=east')",
@@ -351,6 +353,11 @@ func TestDifferential(t *testing.T) {
 			t.Run(q.Encode(), func(t *testing.T) { check(t, q) })
 		}
 	}
+	t.Run("template parameters", func(t *testing.T) {
+		q := url.Values{"target": {"template(servers.$host.cpu.$m, host='web01', m='user')"}, "template[host]": {"web02"},
+			"format": {"json"}, "from": {"-1h"}, "now": {strconv.Itoa(t0)}}
+		check(t, q)
+	})
 	t.Run("grafana", func(t *testing.T) {
 		// Grafana's Graphite data source: POST with a form body.
 		q := url.Values{"target": {"aliasByNode(servers.*.cpu.user, 1)", "sumSeries(servers.*.cpu.system)"}, "from": {"-6h"}, "until": {"now"},

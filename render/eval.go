@@ -53,6 +53,8 @@ func (e *limitError) Error() string { return e.msg }
 type evalCtx struct {
 	from, until, now int64
 	loc              *time.Location // the request's tz
+	templates        [][2]string    // the request's template[name]=value parameters
+	repl             []replacement  // template() replacements in force
 	xff              float64
 	opts             *Options
 	points           *int64 // points fetched so far in the request, shared by derived contexts
@@ -205,11 +207,23 @@ type value struct {
 func (c *evalCtx) eval(e *expr.Expr) (value, error) {
 	switch e.Kind {
 	case expr.Path:
-		s, err := c.fetch(e.Str)
+		path := e.Str
+		for _, r := range c.repl {
+			// graphite-web replaces in order; a path that is exactly one
+			// variable is that variable's value, not a metric.
+			if path == "$"+r.name {
+				return r.val, nil
+			}
+			path = strings.ReplaceAll(path, "$"+r.name, r.text)
+		}
+		s, err := c.fetch(path)
 		return value{kind: expr.Path, series: s, raw: e}, err
 	case expr.Call:
 		if e.Str == "seriesByTag" {
 			return c.seriesByTag(e)
+		}
+		if e.Str == "template" {
+			return c.template(e)
 		}
 		f, ok := functions[e.Str]
 		if !ok {
@@ -414,4 +428,70 @@ func (a *args) rawText(i int) string {
 		return v.raw.Raw
 	}
 	return ""
+}
+
+// replacement is one template() variable: its value as a path gives it and
+// its text as it replaces $name inside a path.
+type replacement struct {
+	name, text string
+	val        value
+}
+
+// template evaluates template(expr, args...): $1, $2... or $name in the
+// expression's paths take the arguments' values, and the request's
+// template[name] parameters override them, as graphite-web does.
+func (c *evalCtx) template(e *expr.Expr) (value, error) {
+	if len(e.Args) == 0 {
+		return value{}, inputErrorf("template: an expression is required")
+	}
+	var repl []replacement
+	set := func(name string, v value, text string) {
+		for i := range repl {
+			if repl[i].name == name {
+				repl[i] = replacement{name, text, v}
+				return
+			}
+		}
+		repl = append(repl, replacement{name, text, v})
+	}
+	lit := func(a *expr.Expr) (value, string, error) {
+		switch a.Kind {
+		case expr.Number:
+			return value{kind: expr.Number, num: a.Num, isInt: a.IsInt, raw: a}, pyNum(a.Num, a.IsInt), nil
+		case expr.String:
+			return templateString(a.Str), a.Str, nil
+		}
+		return value{}, "", inputErrorf("invalid template() syntax, only string/numeric arguments are allowed")
+	}
+	for _, k := range e.Kwargs {
+		v, text, err := lit(k.Value)
+		if err != nil {
+			return value{}, err
+		}
+		set(k.Name, v, text)
+	}
+	for i, a := range e.Args[1:] {
+		v, text, err := lit(a)
+		if err != nil {
+			return value{}, err
+		}
+		set(strconv.Itoa(i+1), v, text)
+	}
+	for _, kv := range c.templates {
+		set(kv[0], templateString(kv[1]), kv[1])
+	}
+	d := *c
+	d.repl = repl
+	return d.eval(e.Args[0])
+}
+
+// templateString is a template variable given as a string: a number when
+// it looks like one (graphite-web's ^-?[\d.]+$), else a string.
+func templateString(s string) value {
+	if s != "" && strings.Trim(strings.TrimPrefix(s, "-"), "0123456789.") == "" && strings.TrimPrefix(s, "-") != "" {
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return value{kind: expr.Number, num: f}
+		}
+	}
+	return value{kind: expr.String, str: s}
 }

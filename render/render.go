@@ -107,6 +107,7 @@ type request struct {
 	maxPoints   int
 	noNull      bool
 	pretty      bool
+	templates   [][2]string
 	xff         float64
 }
 
@@ -142,6 +143,12 @@ func (h *handler) parse(r *http.Request) (*request, error) {
 		req.maxPoints = max(req.maxPoints, 0)
 	}
 	req.noNull = q.Has("noNullPoints")
+	for k, v := range q {
+		if strings.HasPrefix(k, "template[") && strings.HasSuffix(k, "]") && len(v) > 0 {
+			req.templates = append(req.templates, [2]string{k[len("template[") : len(k)-1], v[len(v)-1]})
+		}
+	}
+	slices.SortFunc(req.templates, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
 	req.pretty = q.Get("pretty") != "" // graphite-web's bool(pretty)
 	if tz := q.Get("tz"); tz != "" {
 		// graphite-web ignores an unknown zone.
@@ -311,7 +318,7 @@ func fail(w http.ResponseWriter, err error) {
 func (h *handler) evaluate(ctx context.Context, req *request) ([]*Series, func(), error) {
 	var nSeries int
 	var nPoints int64
-	ec := &evalCtx{from: req.from, until: req.until, now: req.now, loc: req.loc, xff: req.xff, opts: &h.o,
+	ec := &evalCtx{from: req.from, until: req.until, now: req.now, loc: req.loc, xff: req.xff, opts: &h.o, templates: req.templates,
 		series: &nSeries, points: &nPoints, stacks: map[string][]float64{}, bufMu: new(sync.Mutex), bufs: new([][]float64)}
 	type result struct {
 		s   []*Series
