@@ -28,6 +28,7 @@ func TestBoundsAndBadInput(t *testing.T) {
 		{with(func(o *Options) { o.MaxSeries = 3 }), "servers.*.cpu.*", nil, 413, "MaxSeries"},
 		{with(func(o *Options) { o.MaxPoints = 100 }), "servers.*.cpu.user", nil, 413, "MaxPoints"},
 		{with(func(o *Options) { o.MaxDepth = 10 }), deep, nil, 413, "MaxDepth"},
+		{with(func(o *Options) { o.MaxDuration = time.Nanosecond }), "sumSeries(servers.*.cpu.*)", nil, 413, "MaxDuration"},
 		{with(func(o *Options) { o.MaxTargets = 1 }), "a", url.Values{"target": {"b"}}, 413, "MaxTargets"},
 		{base, deep, nil, 200, ""},
 		{base, "sumSeries(servers.*", nil, 400, "position"},

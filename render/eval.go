@@ -55,6 +55,7 @@ type evalCtx struct {
 	loc              *time.Location // the request's tz
 	templates        [][2]string    // the request's template[name]=value parameters
 	repl             []replacement  // template() replacements in force
+	deadline         time.Time      // the request's MaxDuration, checked between steps
 	xff              float64
 	opts             *Options
 	points           *int64 // points fetched so far in the request, shared by derived contexts
@@ -205,6 +206,9 @@ type value struct {
 
 // eval evaluates a target or argument.
 func (c *evalCtx) eval(e *expr.Expr) (value, error) {
+	if !c.deadline.IsZero() && time.Now().After(c.deadline) {
+		return value{}, &limitError{fmt.Sprintf("request took longer than %v (bound MaxDuration)", c.opts.MaxDuration)}
+	}
 	switch e.Kind {
 	case expr.Path:
 		path := e.Str

@@ -292,8 +292,8 @@ func graphSeries(out []*Series) []graph.Series {
 	return gs
 }
 
-// fail answers an error: 400 for the request's faults, 413 past a bound,
-// 500 for the rest.
+// fail answers an error: 400 for the request's faults, 413 past a bound
+// (series, points, targets, depth, made points, time), 500 for the rest.
 func fail(w http.ResponseWriter, err error) {
 	var le *limitError
 	var se *expr.SyntaxError
@@ -301,7 +301,7 @@ func fail(w http.ResponseWriter, err error) {
 	case errors.As(err, &le):
 		http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
 	case errors.Is(err, context.DeadlineExceeded):
-		http.Error(w, "request took longer than its bound (MaxDuration)", http.StatusServiceUnavailable)
+		http.Error(w, "request took longer than its bound (MaxDuration)", http.StatusRequestEntityTooLarge)
 	case errors.As(err, &se):
 		http.Error(w, err.Error(), http.StatusBadRequest)
 	default:
@@ -319,7 +319,8 @@ func (h *handler) evaluate(ctx context.Context, req *request) ([]*Series, func()
 	var nSeries int
 	var nPoints int64
 	ec := &evalCtx{from: req.from, until: req.until, now: req.now, loc: req.loc, xff: req.xff, opts: &h.o, templates: req.templates,
-		series: &nSeries, points: &nPoints, stacks: map[string][]float64{}, bufMu: new(sync.Mutex), bufs: new([][]float64)}
+		series: &nSeries, points: &nPoints, stacks: map[string][]float64{}, bufMu: new(sync.Mutex), bufs: new([][]float64),
+		deadline: time.Now().Add(h.o.MaxDuration)}
 	type result struct {
 		s   []*Series
 		err error
