@@ -9,7 +9,7 @@ FUZZTIME ?= 5s
 FUZZ     := ./storage/whisper:FuzzParseHeader ./storage/whisper:FuzzUpdateFetch \
             ./hotpath/carbon:FuzzStream ./hotpath/pickle:FuzzDecode \
             ./kernel/proc:FuzzProcFiles ./render/graph:FuzzRender \
-            ./render/expr:FuzzParse ./hotpath/statsd:FuzzPacket
+            ./render/expr:FuzzParse ./render:FuzzRender ./hotpath/statsd:FuzzPacket
 
 .PHONY: build run test deps deps-graphite-web deps-ebpf deps-statsd vet fuzz fuzz-save bench bench-whisper bench-carbon bench-ebpf bench-statsd generate ebpf-vmlinux clean
 

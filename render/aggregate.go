@@ -2,7 +2,9 @@ package render
 
 import (
 	"math"
+	"runtime"
 	"slices"
+	"sync"
 )
 
 // aggFunc reduces a row of values (nulls included) to one, null when it has
@@ -253,6 +255,7 @@ func aggregate(ctx *evalCtx, list []*Series, name string, fn aggFunc, xff float6
 		ConsolidationFunc: "average", ValuesPerPoint: 1, XFilesFactor: xff,
 	}
 	out.PathExpression = out.Name
+	out.Tags = aggregateTags(list, out.Name, name)
 	if fast := fastAggregate(list, name, xff); fast != nil {
 		out.Values = fast
 		return []*Series{out}
@@ -292,10 +295,59 @@ func fastAggregate(list []*Series, name string, xff float64) []float64 {
 	}
 	acc := make([]float64, n)
 	cnt := make([]int32, n)
+	// Large inputs are split by columns across cores; each column still
+	// adds its series in order, so sums are the same to the bit.
+	workers := 1
+	if n*len(list) > 1<<20 {
+		workers = min(runtime.GOMAXPROCS(0), 8)
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := n*w/workers, n*(w+1)/workers
+		wg.Go(func() { reduceColumns(list, name, acc, cnt, lo, hi) })
+	}
+	wg.Wait()
+	for i := range acc {
+		switch {
+		case !xffOK(int(cnt[i]), len(list), xff):
+			acc[i] = null
+		case name == "average":
+			acc[i] /= float64(cnt[i])
+		}
+	}
+	return acc
+}
+
+// aggregateTags are the tags all of list agree on, with name (when they do
+// not agree on one) and aggregatedBy, as graphite-web's aggregate() sets them.
+func aggregateTags(list []*Series, name, fn string) *Tags {
+	t := &Tags{}
+	for _, kv := range list[0].tags().kv {
+		same := true
+		for _, s := range list[1:] {
+			v, ok := s.tags().Get(kv[0])
+			same = same && ok && v == kv[1]
+		}
+		if same {
+			t.Set(kv[0], kv[1])
+		}
+	}
+	if _, ok := t.Get("name"); !ok {
+		t.Set("name", name)
+	}
+	t.Set("aggregatedBy", fn)
+	return t
+}
+
+// reduceColumns folds columns lo to hi of every series into acc and cnt.
+func reduceColumns(list []*Series, name string, acc []float64, cnt []int32, lo, hi int) {
 	for _, s := range list {
-		vals := s.Values
-		cnt := cnt[:len(vals)]
-		acc := acc[:len(vals)]
+		if lo >= len(s.Values) {
+			continue
+		}
+		vals := s.Values[lo:min(hi, len(s.Values))]
+		cnt := cnt[lo : lo+len(vals)]
+		acc := acc[lo : lo+len(vals)]
 		// One loop per function keeps the inner loop free of branches on it.
 		switch name {
 		case "sum", "average":
@@ -325,13 +377,4 @@ func fastAggregate(list []*Series, name string, xff float64) []float64 {
 			}
 		}
 	}
-	for i := range acc {
-		switch {
-		case !xffOK(int(cnt[i]), len(list), xff):
-			acc[i] = null
-		case name == "average":
-			acc[i] /= float64(cnt[i])
-		}
-	}
-	return acc
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -90,7 +91,7 @@ func BenchmarkSumSeriesJSON(b *testing.B) {
 		c, want, err := gw.Get("/render", q)
 		ds = append(ds, time.Since(start))
 		if err != nil || c != 200 {
-			b.Fatal(c, err)
+			b.Fatalf("graphite-web: %d %v %s", c, err, errorText(want))
 		}
 		if err := compareSeries(body, want); err != nil {
 			b.Fatal(err)
@@ -114,4 +115,13 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// errorText picks the exception out of graphite-web's HTML error page.
+func errorText(page []byte) string {
+	s := string(page)
+	if i := strings.Index(s, "<pre"); i >= 0 {
+		s = s[i:]
+	}
+	return s[:min(len(s), 1500)]
 }

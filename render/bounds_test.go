@@ -1,7 +1,9 @@
 package render
 
 import (
+	"bytes"
 	"compress/gzip"
+	"image/png"
 	"io"
 	"net/http/httptest"
 	"net/url"
@@ -26,6 +28,7 @@ func TestBoundsAndBadInput(t *testing.T) {
 		{with(func(o *Options) { o.MaxSeries = 3 }), "servers.*.cpu.*", nil, 413, "MaxSeries"},
 		{with(func(o *Options) { o.MaxPoints = 100 }), "servers.*.cpu.user", nil, 413, "MaxPoints"},
 		{with(func(o *Options) { o.MaxDepth = 10 }), deep, nil, 413, "MaxDepth"},
+		{with(func(o *Options) { o.MaxDuration = time.Nanosecond }), "sumSeries(servers.*.cpu.*)", nil, 413, "MaxDuration"},
 		{with(func(o *Options) { o.MaxTargets = 1 }), "a", url.Values{"target": {"b"}}, 413, "MaxTargets"},
 		{base, deep, nil, 200, ""},
 		{base, "sumSeries(servers.*", nil, 400, "position"},
@@ -34,7 +37,8 @@ func TestBoundsAndBadInput(t *testing.T) {
 		{base, "a", url.Values{"from": {"-1parsec"}}, 400, "from"},
 		{base, "a", url.Values{"until": {"banana"}}, 400, "until"},
 		{base, "a", url.Values{"from": {"-1h"}, "until": {"-1h"}}, 400, "empty time range"},
-		{base, "a", url.Values{"format": {"png"}}, 400, "format png not available"},
+		{base, "servers.web01.cpu.user", url.Values{"format": {"png"}, "width": {"0"}}, 400, "width"},
+		{base, "servers.web01.cpu.user", url.Values{"format": {"svg"}, "areaMode": {"sideways"}}, 400, "areaMode"},
 		{base, "a", url.Values{"format": {"xml"}}, 400, "unknown format"},
 		{base, "a", url.Values{"xFilesFactor": {"2"}}, 400, "xFilesFactor"},
 		{base, "42", nil, 400, "not a series"},
@@ -81,5 +85,61 @@ func TestGzipAndPost(t *testing.T) {
 	}
 	if code, body := ask(h, "GET", "/version", nil); code != 200 || string(body) != "1.1.8" {
 		t.Errorf("/version: %d %q", code, body)
+	}
+}
+
+func TestMadePointsBound(t *testing.T) {
+	root := writeFixture(t, t.TempDir())
+	h := statboxHandler(root)
+	// summarize and hitcount are bounded too, but whisper already clamps
+	// their input to the file's retention.
+	for _, target := range []string{"time('x',1)", "events('a')", "identity('x')"} {
+		q := url.Values{"target": {target}, "format": {"json"}, "from": {"-100y"}, "now": {strconv.Itoa(t0)}}
+		code, body := ask(h, "GET", "/render", q)
+		if code != 413 || !strings.Contains(string(body), "bound") {
+			t.Errorf("%s over a century: %d %.200s", target, code, body)
+		}
+	}
+}
+
+func TestGraphFormats(t *testing.T) {
+	root := writeFixture(t, t.TempDir())
+	h := statboxHandler(root)
+	q := url.Values{"target": {"color(servers.web01.cpu.user,'red')", "dashed(stacked(servers.web0[23].cpu.user))"},
+		"from": {"-6h"}, "now": {strconv.Itoa(t0)}, "width": {"400"}, "height": {"200"}}
+	code, body := ask(h, "GET", "/render", q) // png is the default format
+	if code != 200 {
+		t.Fatalf("png: %d %s", code, body)
+	}
+	if _, err := png.Decode(bytes.NewReader(body)); err != nil {
+		t.Errorf("png: %v", err)
+	}
+	q.Set("format", "svg")
+	if code, body := ask(h, "GET", "/render", q); code != 200 || !bytes.Contains(body, []byte("<svg")) {
+		t.Errorf("svg: %d %.200s", code, body)
+	}
+	q.Set("jsonp", "cb")
+	if code, body := ask(h, "GET", "/render", q); code != 200 || !bytes.HasPrefix(body, []byte(`cb("<`)) {
+		t.Errorf("svg jsonp: %d %.200s", code, body)
+	}
+}
+
+// TestRandomWalk checks what can be checked of a random series: its name,
+// points and steps no larger than a half.
+func TestRandomWalk(t *testing.T) {
+	h := statboxHandler(writeFixture(t, t.TempDir()))
+	q := url.Values{"target": {"randomWalk('walk',600)"}, "format": {"raw"}, "from": {"-1h"}, "now": {strconv.Itoa(t0)}}
+	code, body := ask(h, "GET", "/render", q)
+	head, vals, _ := strings.Cut(strings.TrimSpace(string(body)), "|")
+	if code != 200 || head != "walk,"+strconv.Itoa(t0-3600)+","+strconv.Itoa(t0)+",600" || len(strings.Split(vals, ",")) != 6 {
+		t.Fatalf("%d %s", code, body)
+	}
+	prev := 0.0
+	for i, v := range strings.Split(vals, ",") {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || (i == 0 && f != 0) || f-prev > 0.5 || prev-f > 0.5 {
+			t.Errorf("point %d: %s", i, v)
+		}
+		prev = f
 	}
 }

@@ -9,12 +9,15 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/valyala/fastjson"
+
+	"statbox/storage/index"
 )
 
 // diffTargets are asked of graphite-web and of statbox over the same files.
@@ -30,7 +33,8 @@ var diffTargets = []string{
 	"multiplySeries(servers.web01.cpu.user)", "divideSeries(servers.*.cpu.user,servers.web02.cpu.system)",
 	"divideSeries(servers.web01.cpu.user,nosuch.metric)", "divideSeriesLists(servers.web0[12].cpu.user,servers.web0[12].cpu.system)",
 	"asPercent(servers.*.cpu.user)", "asPercent(servers.web01.cpu.user,servers.web02.cpu.user)", "asPercent(servers.*.cpu.user,200)",
-	"asPercent(servers.web0[12].cpu.user,servers.web0[12].cpu.system)", "sumSeries(gauges.sparse,gauges.empty)",
+	"asPercent(servers.web0[12].cpu.user,servers.web0[12].cpu.system)", "asPercent(servers.*.cpu.*,None,1)",
+	"asPercent(servers.*.cpu.*,None,3)", "asPercent(servers.web0[12].cpu.*,servers.*.cpu.system,1)", "sumSeries(gauges.sparse,gauges.empty)",
 	"averageSeries(gauges.sparse)", "stddevSeries(servers.*.cpu.user)", "rangeOfSeries(servers.*.cpu.user)",
 	"percentileOfSeries(servers.*.cpu.user,50)", "percentileOfSeries(servers.*.cpu.user,90,true)",
 	"countSeries(servers.*.cpu.user)", "countSeries()", "group(servers.web01.cpu.user,counters.*)",
@@ -91,6 +95,46 @@ var diffTargets = []string{
 	"highestAverage(groupByNode(servers.*.cpu.*,1,'sum'),2)", "asPercent(servers.web01.cpu.user,sumSeries(servers.*.cpu.user))",
 	"divideSeries(sumSeries(servers.*.cpu.user),countSeries(servers.*.cpu.user))", "timeShift(sumSeries(servers.*.cpu.user),'1d')",
 	"nonNegativeDerivative(scale(counters.requests,2))", "derivative(summarize(counters.errors,'1h','max'))",
+	// beyond the issue's list
+	"offsetToZero(gauges.negative)", "round(scale(servers.web01.cpu.user,0.333))", "round(scale(servers.web01.cpu.user,0.333),2)",
+	"isNonNull(gauges.sparse)", "add(servers.web01.cpu.user,2.5)", "exp(scale(servers.web01.cpu.user,0.01))", "sigmoid(gauges.negative)",
+	"logit(scale(servers.web01.cpu.user,0.01))", "minMax(servers.web01.cpu.user)", "changed(gauges.sparse)", "changed(counters.errors)",
+	"log(servers.web01.cpu.user)", "log(gauges.negative,2)", "interpolate(gauges.sparse)", "interpolate(gauges.sparse,2)",
+	"integralByInterval(counters.errors,'1h')", "removeEmptySeries(gauges.*)", "removeEmptySeries(gauges.*,0.5)",
+	"unique(servers.web01.cpu.*,servers.*.cpu.user)", "fallbackSeries(nosuch.metric,servers.web01.cpu.user)",
+	"fallbackSeries(servers.web02.cpu.user,servers.web01.cpu.user)", "aliasByTags(seriesByTag('name=disk.used'),'host','dc')",
+	"substr(servers.web01.cpu.user,1)", "substr(scale(servers.web01.cpu.user,2),1,3)", "substr(servers.web01.cpu.user,-2)",
+	"highest(servers.*.cpu.*,2,'max')", "lowest(servers.*.cpu.*,2)", "highest(servers.*.cpu.*,1,'stddev')",
+	"sortBy(servers.*.cpu.*,'max')", "sortBy(servers.*.cpu.*,'median',true)", "filterSeries(servers.*.cpu.*,'max','>',96)",
+	"filterSeries(servers.*.cpu.*,'last','<=',50)", "sumSeriesLists(servers.web0[12].cpu.user,servers.web0[12].cpu.system)",
+	"diffSeriesLists(servers.web0[12].cpu.user,servers.web0[12].cpu.system)", "multiplySeriesLists(servers.web0[12].cpu.user,servers.web0[12].cpu.system)",
+	"multiplySeriesWithWildcards(servers.web0[12].cpu.*,1)", "removeBetweenPercentile(group(counters.requests,gauges.negative,scale(gauges.negative,2),offset(gauges.negative,5)),30)", "averageOutsidePercentile(servers.*.cpu.*,30)",
+	"sumSeries(setXFilesFactor(gauges.sparse,0.5),servers.web01.cpu.user)", "aggregateLine(servers.*.cpu.user)", "aggregateLine(servers.web01.cpu.user,'max',true)",
+	"aggregateLine(gauges.empty)", "identity('the.time')", "time('t',300)",
+	"exponentialMovingAverage(servers.web01.cpu.user,5)", "exponentialMovingAverage(gauges.sparse,'10min')", "exponentialMovingAverage(servers.*.cpu.user,3)",
+	"powSeries(servers.web01.cpu.user,scale(gauges.sparse,0.01))", "areaBetween(servers.web0[12].cpu.user)",
+	"avg(servers.*.cpu.user)", "sum(servers.*.cpu.user)", "pct(servers.*.cpu.user)", "timeFunction('t')", "aggregate(servers.*.cpu.user,'avg')",
+	"aggregateWithWildcards(servers.*.cpu.*,'max',1)", "aggregateWithWildcards(servers.*.cpu.*,'stddev',1,3)",
+	"aggregateSeriesLists(servers.web0[12].cpu.user,servers.web0[12].cpu.system,'max')", "aggregateSeriesLists(gauges.sparse,gauges.negative,'sum',0.5)",
+	"rangeOfSeries(servers.*.cpu.system)",
+	"holtWintersForecast(servers.web01.cpu.user,'1h')", "holtWintersForecast(gauges.sparse,'2h','1h')", "holtWintersForecast(servers.web01.cpu.user)",
+	"holtWintersConfidenceBands(servers.web01.cpu.user,3,'1h')", "holtWintersConfidenceBands(servers.*.cpu.user,2,'2h','30min')",
+	"holtWintersAberration(servers.web01.cpu.user,1,'1h')", "holtWintersAberration(gauges.sparse,2,'1h','1h')",
+	"holtWintersConfidenceArea(servers.web01.cpu.user,3,'1h')",
+	"sinFunction('wave')", "sin('wave',2,300)", "verticalLine('1699990000','deploy','red')", "verticalLine('20231114','too early')",
+	"useSeriesAbove(counters.requests,500,'requests','errors')", "useSeriesAbove(counters.requests,5000,'requests','errors')",
+	"aliasQuery(counters.requests,'requests','errors','errors %d')", "aliasQuery(counters.errors,'errors','requests','at %.2f now')",
+	"reduceSeries(mapSeries(servers.web0*.cpu.*,1),'asPercent',3,'user','system')", "reduce(map(servers.web0*.cpu.*,1),'divideSeries',3,'system','user')",
+	"reduceSeries(mapSeries(servers.web0*.cpu.*,1),'sumSeries',3,'user','system')",
+	"weightedAverage(servers.web0*.cpu.user,servers.web0*.cpu.system,1)", "weightedAverage(servers.web0[12].cpu.user,servers.web0[12].cpu.system)",
+	"weightedAverage(servers.web0*.cpu.user,servers.web0[123].cpu.system,1)",
+	"cactiStyle(servers.*.cpu.user)", "cactiStyle(servers.*.cpu.*,'si')", "cactiStyle(scale(servers.*.cpu.user,123456),'si','b')",
+	"cactiStyle(scale(counters.requests,100000),'binary')", "cactiStyle(group(gauges.empty,servers.web01.cpu.user),units='req')",
+	"legendValue(scale(servers.*.cpu.user,99999),'avg','max','si')", "legendValue(scale(servers.web01.cpu.user,2000),'last','binary')",
+	"legendValue(gauges.empty,'avg','si')", "legendValue(servers.web01.cpu.user,'nosuch')",
+	"template(servers.$host.cpu.user, host='web01')", "template(sumSeries(servers.$1.cpu.$2),'web0*','user')",
+	"template(scale(servers.web01.cpu.user,$f),f=3)", "template(servers.$1.cpu.user,'web01')|scale(2)", "template(alias(servers.web01.cpu.user,$n),n='x')",
+	"linearRegression(servers.web01.cpu.user)", "linearRegression(counters.errors,'1699900000','1699950000')", "linearRegression(gauges.*)",
 	// tags
 	"seriesByTag('name=disk.used')", "seriesByTag('name=disk.used','dc=east')", "seriesByTag('dc=east')",
 	"seriesByTag('name=disk.used','host!=b')", "seriesByTag('name=~disk.*','dc=~ea.*')", "seriesByTag('name=disk.used','host!=~[ab]')",
@@ -135,6 +179,9 @@ func compareSeries(got, want []byte) error {
 		if gn != wn {
 			return fmt.Errorf("series %d named %q, want %q", i, gn, wn)
 		}
+		if gt, wt := tagMap(ga[i]), tagMap(wa[i]); gt != wt {
+			return fmt.Errorf("series %d (%s) tags %s, want %s", i, wn, gt, wt)
+		}
 		gp, wp := ga[i].GetArray("datapoints"), wa[i].GetArray("datapoints")
 		if len(gp) != len(wp) {
 			return fmt.Errorf("%s: %d points, want %d", wn, len(gp), len(wp))
@@ -160,6 +207,18 @@ func compareSeries(got, want []byte) error {
 	return nil
 }
 
+// tagMap writes a series' tags sorted by key, for comparing.
+func tagMap(v *fastjson.Value) string {
+	o := v.GetObject("tags")
+	if o == nil {
+		return "<none>"
+	}
+	var kv []string
+	o.Visit(func(k []byte, v *fastjson.Value) { kv = append(kv, string(k)+"="+string(v.GetStringBytes())) })
+	slices.Sort(kv)
+	return "{" + strings.Join(kv, ", ") + "}"
+}
+
 func names(a []*fastjson.Value) string {
 	var out []string
 	for _, v := range a {
@@ -168,8 +227,21 @@ func names(a []*fastjson.Value) string {
 	return strings.Join(out, " | ")
 }
 
+// statboxHandler serves the fixture as the appliance does: the real metric
+// index (storage/index) expands globs and tag queries.
 func statboxHandler(root string) http.Handler {
-	return Mux(Options{Fetcher: dirFetcher{root}, Finder: listFinder(fixtureNames), Events: fixtureEventSource{}, Now: func() time.Time { return time.Unix(t0, 0) }})
+	idx, err := index.Open(filepath.Dir(root))
+	if err != nil {
+		panic(fmt.Sprintf("index of the fixture: %v", err))
+	}
+	for _, n := range fixtureNames {
+		if strings.Contains(n, ";") {
+			if err := idx.AddTagged(n); err != nil {
+				panic(fmt.Sprintf("index of the fixture: %v", err))
+			}
+		}
+	}
+	return Mux(Options{Fetcher: dirFetcher{root}, Finder: idx, Events: fixtureEventSource{}, Now: func() time.Time { return time.Unix(t0, 0) }})
 }
 
 func ask(h http.Handler, method, path string, q url.Values) (int, []byte) {
@@ -281,6 +353,11 @@ func TestDifferential(t *testing.T) {
 			t.Run(q.Encode(), func(t *testing.T) { check(t, q) })
 		}
 	}
+	t.Run("template parameters", func(t *testing.T) {
+		q := url.Values{"target": {"template(servers.$host.cpu.$m, host='web01', m='user')"}, "template[host]": {"web02"},
+			"format": {"json"}, "from": {"-1h"}, "now": {strconv.Itoa(t0)}}
+		check(t, q)
+	})
 	t.Run("grafana", func(t *testing.T) {
 		// Grafana's Graphite data source: POST with a form body.
 		q := url.Values{"target": {"aliasByNode(servers.*.cpu.user, 1)", "sumSeries(servers.*.cpu.system)"}, "from": {"-6h"}, "until": {"now"},
@@ -359,6 +436,7 @@ print(json.dumps(out).replace("Infinity", "1e9999"))
 	if n < 80 {
 		t.Errorf("/functions lists %d functions", n)
 	}
+	t.Logf("/functions lists %d functions, each matching graphite-web's metadata", n)
 	if code, body := ask(h, "GET", "/functions/sumSeries", nil); code != 200 || !strings.Contains(string(body), `"name": "sumSeries"`) {
 		t.Errorf("/functions/sumSeries: %d %.100s", code, body)
 	}
@@ -367,15 +445,18 @@ print(json.dumps(out).replace("Infinity", "1e9999"))
 	}
 }
 
-// TestFormats compares csv and raw byte for byte with graphite-web, and
-// pickle as graphite-web's own unpickler reads it.
+// TestFormats compares csv, raw and pretty json byte for byte with
+// graphite-web, and pickle as graphite-web's own unpickler reads it.
 func TestFormats(t *testing.T) {
 	gw, root := sharedGraphiteWeb(t)
 	work := t.TempDir()
 	h := statboxHandler(root)
 	for _, target := range []string{"servers.web01.cpu.user", "sumSeries(servers.*.cpu.user)", "gauges.sparse", "scale(gauges.negative,0.1)", "nosuch", "servers.web0[12].cpu.*"} {
-		for _, format := range []string{"csv", "raw", "pickle"} {
+		for _, format := range []string{"csv", "raw", "pickle", "json"} {
 			q := url.Values{"target": {target}, "format": {format}, "now": {strconv.Itoa(t0)}, "from": {"-2h"}}
+			if format == "json" {
+				q.Set("pretty", "1")
+			}
 			wc, want, err := gw.Get("/render", q)
 			if err != nil || wc != 200 {
 				t.Fatalf("graphite-web %s %s: %d %v", target, format, wc, err)
@@ -384,6 +465,9 @@ func TestFormats(t *testing.T) {
 			if gc != 200 {
 				t.Errorf("%s %s: %d %s", target, format, gc, got)
 				continue
+			}
+			if format == "json" {
+				format = "json pretty=1"
 			}
 			if format != "pickle" {
 				if string(got) != string(want) {
@@ -401,6 +485,74 @@ print("same" if g == w else "differ\n%%r\n%%r" %% (g, w))
 `, gf, wf))
 			if err != nil || !strings.HasPrefix(string(out), "same") {
 				t.Errorf("%s pickle: %v %.600s", target, err, out)
+			}
+		}
+	}
+}
+
+// TestParseTimeAgainstGraphiteWeb reads time strings with graphite-web's own
+// parseATTime and with ParseTimeIn, against the same reference time and zone.
+func TestParseTimeAgainstGraphiteWeb(t *testing.T) {
+	gw, _ := sharedGraphiteWeb(t)
+	inputs := []string{
+		"now", "-1h", "-7d", "now-1d", "-1h30min", "+2h", "-2w", "-1mon", "-1y", "-90s", "-5minutes", "now+1hour",
+		"1700000000", "20231113", "19991231", "midnight", "noon", "teatime", "today", "yesterday", "tomorrow",
+		"midnight-1d", "noon+1h", "yesterday-3h", "12:00_20231113", "18:30_20230101", "9am", "9pm", "10:15pm", "10:15am_yesterday",
+		"11/13/23", "11/13/2023", "01/02/70", "jan1", "feb 14", "dec25", "monday", "friday", "sun", "3pm_tomorrow",
+		"6am_monday", "00:00_20240229", " -1h ", "NOW-1D", "20231113-1d", "11/13/23+12h",
+	}
+	zones := []string{"UTC", "Europe/Paris", "America/New_York"}
+	script := `
+import json, pytz
+from graphite.render.attime import parseATTime
+now = %d
+out = {}
+for z in %s:
+    tz = pytz.timezone(z)
+    n = parseATTime(str(now), tz)
+    for s in %s:
+        try:
+            out[z + "|" + s] = int(parseATTime(s, tz, n).timestamp())
+        except Exception as e:
+            out[z + "|" + s] = None
+print(json.dumps(out))
+`
+	quote := func(l []string) string {
+		var q []string
+		for _, s := range l {
+			q = append(q, strconv.Quote(s))
+		}
+		return "[" + strings.Join(q, ", ") + "]"
+	}
+	const now = 1700000000 + 13*3600 + 1234 // a Tuesday afternoon
+	out, err := gw.Python(fmt.Sprintf(script, now, quote(zones), quote(inputs)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := fastjson.ParseBytes(out)
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for _, z := range zones {
+		loc, err := time.LoadLocation(z)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range inputs {
+			want := ref.Get(z + "|" + s)
+			got, err := ParseTimeIn(s, time.Unix(now, 0), loc)
+			if want.Type() == fastjson.TypeNull {
+				if err == nil {
+					t.Errorf("%s %q: %d, graphite-web fails", z, s, got.Unix())
+				}
+				continue
+			}
+			if err != nil {
+				t.Errorf("%s %q: %v, want %d", z, s, err, want.GetInt64())
+				continue
+			}
+			if got.Unix() != want.GetInt64() {
+				t.Errorf("%s %q: %d (%s), want %d (%s)", z, s, got.Unix(), got.UTC(), want.GetInt64(), time.Unix(want.GetInt64(), 0).UTC())
 			}
 		}
 	}

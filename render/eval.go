@@ -11,8 +11,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"statbox/render/expr"
+	"statbox/storage/layout"
 	"statbox/storage/whisper"
 )
 
@@ -50,6 +52,10 @@ func (e *limitError) Error() string { return e.msg }
 // evalCtx is graphite-web's requestContext: the time range and what reads data.
 type evalCtx struct {
 	from, until, now int64
+	loc              *time.Location // the request's tz
+	templates        [][2]string    // the request's template[name]=value parameters
+	repl             []replacement  // template() replacements in force
+	deadline         time.Time      // the request's MaxDuration, checked between steps
 	xff              float64
 	opts             *Options
 	points           *int64 // points fetched so far in the request, shared by derived contexts
@@ -93,6 +99,12 @@ func (c *evalCtx) fetch(pattern string) ([]*Series, error) {
 
 func (c *evalCtx) fetchNames(pattern string, names []string) ([]*Series, error) {
 	names = slices.Compact(names)
+	for _, n := range names {
+		// A name no file can have (NUL, "..", empty nodes) is the request's fault.
+		if err := layout.Check([]byte(n)); err != nil {
+			return nil, inputErrorf("invalid metric name %q: %v", n, err)
+		}
+	}
 	if c.opts.MaxSeries > 0 && *c.series+len(names) > c.opts.MaxSeries {
 		return nil, &limitError{fmt.Sprintf("request reads more than %d series (bound MaxSeries)", c.opts.MaxSeries)}
 	}
@@ -113,12 +125,8 @@ func (c *evalCtx) fetchNames(pattern string, names []string) ([]*Series, error) 
 				dst = make([]float64, 0, size)
 			}
 		}
+		// whisper.Missing is a NaN, which is null here: no pass to convert it.
 		r.rg, r.vals, r.err = c.opts.Fetcher.Fetch(dst, names[i], c.from, c.until, c.now)
-		for k, v := range r.vals {
-			if whisper.IsMissing(v) {
-				r.vals[k] = null
-			}
-		}
 	}
 	// Many files are read on all cores: reading a day of 10-second points
 	// costs as much as everything else a sumSeries does.
@@ -166,9 +174,23 @@ func (c *evalCtx) fetchNames(pattern string, names []string) ([]*Series, error) 
 			Name: name, PathExpression: pattern,
 			Start: r.rg.From, End: r.rg.Until, Step: r.rg.Step, Values: r.vals,
 			ConsolidationFunc: "average", ValuesPerPoint: 1, XFilesFactor: c.xff,
+			Tags: defaultTags(name),
 		})
 	}
 	return out, nil
+}
+
+// maxMadePoints bounds the points one function may make from an interval
+// (summarize, hitcount, time, events...): a 1-second bucket over a century
+// would otherwise ask for gigabytes.
+const maxMadePoints = 10_000_000
+
+// checkMade answers a limitError when fn would make more than maxMadePoints.
+func checkMade(fn string, n int64) error {
+	if n > maxMadePoints || n < 0 {
+		return &limitError{fmt.Sprintf("%s would make %d points, more than %d (bound on made points)", fn, n, maxMadePoints)}
+	}
+	return nil
 }
 
 // value is an evaluated argument.
@@ -184,13 +206,28 @@ type value struct {
 
 // eval evaluates a target or argument.
 func (c *evalCtx) eval(e *expr.Expr) (value, error) {
+	if !c.deadline.IsZero() && time.Now().After(c.deadline) {
+		return value{}, &limitError{fmt.Sprintf("request took longer than %v (bound MaxDuration)", c.opts.MaxDuration)}
+	}
 	switch e.Kind {
 	case expr.Path:
-		s, err := c.fetch(e.Str)
+		path := e.Str
+		for _, r := range c.repl {
+			// graphite-web replaces in order; a path that is exactly one
+			// variable is that variable's value, not a metric.
+			if path == "$"+r.name {
+				return r.val, nil
+			}
+			path = strings.ReplaceAll(path, "$"+r.name, r.text)
+		}
+		s, err := c.fetch(path)
 		return value{kind: expr.Path, series: s, raw: e}, err
 	case expr.Call:
 		if e.Str == "seriesByTag" {
 			return c.seriesByTag(e)
+		}
+		if e.Str == "template" {
+			return c.template(e)
 		}
 		f, ok := functions[e.Str]
 		if !ok {
@@ -204,6 +241,10 @@ func (c *evalCtx) eval(e *expr.Expr) (value, error) {
 		if err != nil {
 			return value{}, err
 		}
+		for _, x := range s {
+			x.tags() // a series made by the function gets its tags from the name it was made with
+		}
+		setTags(a, s)
 		return value{kind: expr.Call, series: s, raw: e}, nil
 	case expr.String:
 		return value{kind: expr.String, str: e.Str, raw: e}, nil
@@ -391,4 +432,70 @@ func (a *args) rawText(i int) string {
 		return v.raw.Raw
 	}
 	return ""
+}
+
+// replacement is one template() variable: its value as a path gives it and
+// its text as it replaces $name inside a path.
+type replacement struct {
+	name, text string
+	val        value
+}
+
+// template evaluates template(expr, args...): $1, $2... or $name in the
+// expression's paths take the arguments' values, and the request's
+// template[name] parameters override them, as graphite-web does.
+func (c *evalCtx) template(e *expr.Expr) (value, error) {
+	if len(e.Args) == 0 {
+		return value{}, inputErrorf("template: an expression is required")
+	}
+	var repl []replacement
+	set := func(name string, v value, text string) {
+		for i := range repl {
+			if repl[i].name == name {
+				repl[i] = replacement{name, text, v}
+				return
+			}
+		}
+		repl = append(repl, replacement{name, text, v})
+	}
+	lit := func(a *expr.Expr) (value, string, error) {
+		switch a.Kind {
+		case expr.Number:
+			return value{kind: expr.Number, num: a.Num, isInt: a.IsInt, raw: a}, pyNum(a.Num, a.IsInt), nil
+		case expr.String:
+			return templateString(a.Str), a.Str, nil
+		}
+		return value{}, "", inputErrorf("invalid template() syntax, only string/numeric arguments are allowed")
+	}
+	for _, k := range e.Kwargs {
+		v, text, err := lit(k.Value)
+		if err != nil {
+			return value{}, err
+		}
+		set(k.Name, v, text)
+	}
+	for i, a := range e.Args[1:] {
+		v, text, err := lit(a)
+		if err != nil {
+			return value{}, err
+		}
+		set(strconv.Itoa(i+1), v, text)
+	}
+	for _, kv := range c.templates {
+		set(kv[0], templateString(kv[1]), kv[1])
+	}
+	d := *c
+	d.repl = repl
+	return d.eval(e.Args[0])
+}
+
+// templateString is a template variable given as a string: a number when
+// it looks like one (graphite-web's ^-?[\d.]+$), else a string.
+func templateString(s string) value {
+	if s != "" && strings.Trim(strings.TrimPrefix(s, "-"), "0123456789.") == "" && strings.TrimPrefix(s, "-") != "" {
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return value{kind: expr.Number, num: f}
+		}
+	}
+	return value{kind: expr.String, str: s}
 }

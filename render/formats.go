@@ -125,3 +125,59 @@ func appendPickle(dst []byte, out []*Series) []byte {
 	dst = append(dst, 'e', '.') // APPENDS, STOP
 	return dst
 }
+
+// indentJSON re-indents compact JSON as Python's json.dumps(indent=2) lays
+// it out (graphite-web's pretty=1): one item a line, "," ending lines,
+// empty lists and objects kept as [] and {}.
+func indentJSON(src []byte) []byte {
+	dst := make([]byte, 0, len(src)*2)
+	depth := 0
+	newline := func() {
+		dst = append(dst, '\n')
+		for range depth {
+			dst = append(dst, ' ', ' ')
+		}
+	}
+	inString := false
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		if inString {
+			dst = append(dst, c)
+			switch c {
+			case '\\':
+				i++
+				dst = append(dst, src[i])
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+			dst = append(dst, c)
+		case '[', '{':
+			if i+1 < len(src) && (src[i+1] == ']' || src[i+1] == '}') {
+				dst = append(dst, c, src[i+1])
+				i++
+				continue
+			}
+			dst = append(dst, c)
+			depth++
+			newline()
+		case ']', '}':
+			depth--
+			newline()
+			dst = append(dst, c)
+		case ',':
+			dst = append(dst, ',')
+			newline()
+			if i+1 < len(src) && src[i+1] == ' ' {
+				i++
+			}
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}

@@ -1,7 +1,6 @@
 package render
 
 import (
-	"fmt"
 	"math"
 	"regexp"
 	"slices"
@@ -67,7 +66,7 @@ func init() {
 				if err != nil {
 					return nil, err
 				}
-				return aggregate(a.ctx, list, strings.TrimSuffix(a.call.Str, "Series"), aggFuncs[agg], 0, false), nil
+				return aggregate(a.ctx, list, agg, aggFuncs[agg], 0, false), nil
 			}})
 	}
 	register(&function{name: "multiplySeries", group: "Combine", desc: "Multiplies series point by point.",
@@ -811,19 +810,12 @@ func asPercent(a *args) ([]*Series, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(a.multiple(2)) > 0 {
-		return nil, inputErrorf("asPercent: grouping by nodes is not served yet")
-	}
 	if len(list) == 0 {
 		return nil, nil
 	}
 	normalize(list)
-	pct := func(v, t float64) float64 {
-		r := safeDiv(v, t)
-		if isNull(r) {
-			return null
-		}
-		return r * 100
+	if nodes := a.multiple(2); len(nodes) > 0 {
+		return asPercentByNodes(a, list, nodes)
 	}
 	var totals []float64
 	totalText := ""
@@ -852,7 +844,7 @@ func asPercent(a *args) ([]*Series, error) {
 		return nil, inputErrorf("asPercent: total must be a number or a series list")
 	}
 	var out []*Series
-	if len(totalList) > 1 || (len(totalList) == 1 && len(list) == 1 && false) {
+	if len(totalList) > 1 {
 		xs := slices.Clone(list)
 		ys := slices.Clone(totalList)
 		sort.SliceStable(xs, func(i, j int) bool { return xs[i].Name < xs[j].Name })
@@ -882,15 +874,103 @@ func asPercent(a *args) ([]*Series, error) {
 	return out, nil
 }
 
+func pct(v, t float64) float64 {
+	r := safeDiv(v, t)
+	if isNull(r) {
+		return null
+	}
+	return r * 100
+}
+
+// asPercentByNodes is asPercent with nodes: each series against the total of
+// the series (or of the total list) that share its nodes.
+func asPercentByNodes(a *args, list []*Series, nodes []value) ([]*Series, error) {
+	var keys []string
+	groups := map[string][]*Series{}
+	for _, s := range list {
+		k := nodeKey(s, nodes)
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], s)
+	}
+	sum := func(g []*Series) *Series {
+		if len(g) == 1 {
+			return g[0]
+		}
+		name := "sumSeries(" + formatPathExpressions(g) + ")"
+		start, end, step := normalize(g)
+		t := &Series{Name: name, PathExpression: name, Start: start, End: end, Step: step, ConsolidationFunc: "average", ValuesPerPoint: 1, XFilesFactor: a.ctx.xff}
+		rows(g, func(_ int, row []float64) { t.Values = append(t.Values, aggSum(row)) })
+		t.tags()
+		return t
+	}
+	totals := map[string]*Series{}
+	switch {
+	case !a.given(1):
+		for _, k := range keys {
+			totals[k] = sum(groups[k])
+		}
+	case a.vals[1].kind == expr.Path || a.vals[1].kind == expr.Call:
+		tg := map[string][]*Series{}
+		var tkeys []string
+		for _, s := range a.vals[1].series {
+			k := nodeKey(s, nodes)
+			if _, ok := tg[k]; !ok {
+				tkeys = append(tkeys, k)
+				if _, ok := groups[k]; !ok {
+					keys = append(keys, k)
+				}
+			}
+			tg[k] = append(tg[k], s)
+		}
+		for _, k := range tkeys {
+			totals[k] = sum(tg[k])
+		}
+	default:
+		return nil, inputErrorf("asPercent: total must be None or a seriesList when nodes are given")
+	}
+	mk := func(name string, start, end, step int64, vals []float64) *Series {
+		return &Series{Name: name, PathExpression: name, Start: start, End: end, Step: step, Values: vals, ConsolidationFunc: "average", ValuesPerPoint: 1, XFilesFactor: a.ctx.xff}
+	}
+	var out []*Series
+	for _, k := range keys {
+		t, hasTotal := totals[k]
+		g, hasSeries := groups[k]
+		if !hasSeries {
+			vals := make([]float64, len(t.Points()))
+			for i := range vals {
+				vals[i] = null
+			}
+			out = append(out, mk("asPercent(MISSING,"+t.Name+")", t.Start, t.End, t.Step, vals))
+			continue
+		}
+		for _, s := range g {
+			if !hasTotal {
+				vals := make([]float64, len(s.Points()))
+				for i := range vals {
+					vals[i] = null
+				}
+				out = append(out, mk("asPercent("+s.Name+",MISSING)", s.Start, s.End, s.Step, vals))
+				continue
+			}
+			out = append(out, combine2(a.ctx, "asPercent("+s.Name+","+t.Name+")", s, t, pct))
+		}
+	}
+	return out, nil
+}
+
 // constantLine is graphite-web's three-point line across the request.
 func constantLine(ctx *evalCtx, v float64, text string) *Series {
 	step := (ctx.until - ctx.from) / 2
-	return &Series{Name: text, PathExpression: "constantLine(" + text + ")", Start: ctx.from, End: ctx.until, Step: step,
+	return &Series{Name: text, Tags: defaultTags(text), PathExpression: "constantLine(" + text + ")", Start: ctx.from, End: ctx.until, Step: step,
 		Values: []float64{v, v, v}, ConsolidationFunc: "average", ValuesPerPoint: 1, XFilesFactor: ctx.xff}
 }
 
-// regexpCompile compiles a pattern given to a render function, turning
-// Python's \d-style escapes Go knows into the same and naming the fault.
+// regexpCompile compiles a pattern given to a render function, naming the
+// function and the fault when it does not compile. Go's RE2 syntax covers
+// the Python patterns graphite users write but for backreferences and
+// lookaround, which are refused here with a 400.
 func regexpCompile(fn, pattern string) (*regexp.Regexp, error) {
 	re, err := regexp.Compile(pattern)
 	if err != nil {
@@ -898,5 +978,3 @@ func regexpCompile(fn, pattern string) (*regexp.Regexp, error) {
 	}
 	return re, nil
 }
-
-var _ = fmt.Sprint

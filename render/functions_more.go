@@ -150,15 +150,14 @@ func registerAliases() {
 			if err != nil {
 				return nil, err
 			}
-			// Python's \1 back-references are Go's ${1}.
-			repl = regexp.MustCompile(`\\(\d+)`).ReplaceAllString(strings.ReplaceAll(repl, "$", "$$"), "$${$1}")
+			repl = pyReplacement(repl)
 			for _, s := range list {
 				s.Name = re.ReplaceAllString(s.Name, repl)
 			}
 			return list, nil
 		}})
 	register(&function{name: "legendValue", group: "Alias", desc: "Appends values of the series to its name.",
-		params: []param{sl("seriesList"), {name: "valuesTypes", typ: "string", multiple: true}},
+		params: []param{sl("seriesList"), {name: "valuesTypes", typ: "string", multiple: true, options: legendValueOptions()}},
 		fn: func(a *args) ([]*Series, error) {
 			list, err := a.seriesList(0)
 			if err != nil {
@@ -171,13 +170,28 @@ func registerAliases() {
 				}
 				types = append(types, v.str)
 			}
+			system := ""
 			if n := len(types); n > 0 && (types[n-1] == "si" || types[n-1] == "binary") {
-				return nil, inputErrorf("legendValue: unit systems are not served yet")
+				system, types = types[n-1], types[:n-1]
 			}
 			for _, t := range types {
 				for _, s := range list {
+					f, ok := aggFuncs[t]
+					if system != "" {
+						txt := "(?)"
+						if ok {
+							if v := f(s.Points()); isNull(v) {
+								txt = "None"
+							} else {
+								x, p := formatUnits(v, system, "")
+								txt = fixed2(x) + p
+							}
+						}
+						s.Name = padRight(s.Name, 20) + padRight(t, 5) + padRight(txt, 10)
+						continue
+					}
 					txt := "(?)"
-					if f, ok := aggFuncs[t]; ok {
+					if ok {
 						v := f(s.Points())
 						if isNull(v) {
 							txt = "None"
@@ -513,6 +527,7 @@ func registerFilters() {
 			}, cb)
 			for _, s := range out {
 				s.PathExpression = s.Name
+				s.Tags = parseTags(s.Name)
 			}
 			return out, err
 		}})
@@ -572,4 +587,22 @@ func registerFilters() {
 			}
 			return out, nil
 		}})
+}
+
+var backref = regexp.MustCompile(`\\(\d+)`)
+
+// pyReplacement turns a Python re.sub replacement into Go's: \1 is ${1},
+// and a literal $ stays literal.
+func pyReplacement(repl string) string {
+	return backref.ReplaceAllString(strings.ReplaceAll(repl, "$", "$$"), "$${$1}")
+}
+
+// legendValueOptions are graphite-web's: each aggregation, with and
+// without "Series", and the unit systems.
+func legendValueOptions() []string {
+	var o []string
+	for _, n := range aggFuncNames {
+		o = append(o, n, n+"Series")
+	}
+	return append(o, "si", "binary")
 }

@@ -57,6 +57,7 @@ func registerTime() {
 				return nil, err
 			}
 			for _, s := range shifted {
+				s.tags().Set("timeShift", shift)
 				s.Name = `timeShift(` + s.Name + `, "` + shift + `")`
 				if reset {
 					s.End = first.End
@@ -108,6 +109,8 @@ func registerTime() {
 					return nil, err
 				}
 				for _, s := range shifted {
+					s.tags().Set("timeShiftUnit", unit)
+					s.tags().Set("timeShift", strconv.Itoa(k))
 					s.Name = "timeShift(" + s.Name + ", " + unit + ", " + strconv.Itoa(k) + ")"
 					s.PathExpression = s.Name
 					s.Start, s.End = first.Start, first.End
@@ -152,6 +155,8 @@ func registerTime() {
 			}
 			for _, s := range list {
 				s.materialize()
+				s.tags().Set("timeSliceStart", strconv.FormatInt(start, 10))
+				s.tags().Set("timeSliceEnd", strconv.FormatInt(end, 10))
 				s.Name = "timeSlice(" + s.Name + ", " + strconv.FormatInt(start, 10) + ", " + strconv.FormatInt(end, 10) + ")"
 				cur := a.ctx.from
 				for i, v := range s.Values {
@@ -167,7 +172,7 @@ func registerTime() {
 		agg := m.agg
 		register(&function{name: m.name, group: "Calculate", desc: "The " + agg + " over a moving window of points or time.",
 			params: []param{sl("seriesList"), {name: "windowSize", typ: "intOrInterval", required: true}, {name: "xFilesFactor", typ: "float"}},
-			fn:     func(a *args) ([]*Series, error) { return movingWindow(a, agg) }})
+			fn:     func(a *args) ([]*Series, error) { return movingWindow(a, agg, 2) }})
 	}
 	register(&function{name: "movingWindow", group: "Calculate", desc: "An aggregation over a moving window of points or time.",
 		params: []param{sl("seriesList"), {name: "windowSize", typ: "intOrInterval", required: true}, {name: "func", typ: "aggFunc", def: "average", options: aggFuncNames}, {name: "xFilesFactor", typ: "float"}},
@@ -176,9 +181,7 @@ func registerTime() {
 			if err != nil {
 				return nil, err
 			}
-			// movingWindow's xFilesFactor is its fourth parameter.
-			a.vals[2], a.set[2] = a.vals[3], a.set[3]
-			return movingWindow(a, f)
+			return movingWindow(a, f, 3)
 		}})
 	register(&function{name: "summarize", group: "Transform", desc: "Aggregates the values in buckets of a time interval.",
 		params: []param{sl("seriesList"), {name: "intervalString", typ: "interval", required: true}, {name: "func", typ: "aggFunc", def: "sum", options: aggFuncNames}, {name: "alignToFrom", typ: "boolean", def: false}},
@@ -214,6 +217,9 @@ func registerTime() {
 				} else {
 					start = s.Start - mod(s.Start, interval)
 					end = s.End - mod(s.End, interval) + interval
+				}
+				if err := checkMade("summarize", (end-start)/interval); err != nil {
+					return nil, err
 				}
 				vals, alignedEnd := summarizeValues(s, f, interval, start, end)
 				if align {
@@ -295,6 +301,9 @@ func registerTime() {
 			}
 			var out []*Series
 			for _, s := range list {
+				if err := checkMade("smartSummarize", (s.End-s.Start)/interval); err != nil {
+					return nil, err
+				}
 				vals, end := summarizeValues(s, f, interval, s.Start, s.End)
 				name := `smartSummarize(` + s.Name + `, "` + istr + `", "` + fname + `")`
 				c := s.copyWith(name, vals)
@@ -351,8 +360,8 @@ func registerTime() {
 				tags = nil
 			}
 			from, until := a.ctx.from, a.ctx.until
-			if until-from > 10_000_000 {
-				return nil, &limitError{"events: time range over 10000000 seconds (one value per second)"}
+			if err := checkMade("events", until-from); err != nil {
+				return nil, err
 			}
 			vals := make([]float64, until-from)
 			for i := range vals {
@@ -413,7 +422,7 @@ func (c *evalCtx) seriesByTag(e *expr.Expr) (value, error) {
 
 // movingWindow is graphite-web's movingWindow: the window is read from
 // before the request's start, so the first value already has a full window.
-func movingWindow(a *args, fname string) ([]*Series, error) {
+func movingWindow(a *args, fname string, xffArg int) ([]*Series, error) {
 	list, err := a.seriesList(0)
 	if err != nil {
 		return nil, err
@@ -422,7 +431,7 @@ func movingWindow(a *args, fname string) ([]*Series, error) {
 	if !ok {
 		return nil, inputErrorf("Unsupported aggregation function: %s", fname)
 	}
-	xff, err := a.num(2, 0)
+	xff, err := a.num(xffArg, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -472,7 +481,7 @@ func movingWindow(a *args, fname string) ([]*Series, error) {
 			points = int(w.num)
 		}
 		effXff := s.XFilesFactor
-		if a.given(2) {
+		if a.given(xffArg) {
 			effXff = xff
 		}
 		var vals []float64
@@ -566,6 +575,9 @@ func hitcount(a *args) ([]*Series, error) {
 	for _, s := range list {
 		s.materialize()
 		step := s.Step
+		if err := checkMade("hitcount", (s.End-s.Start)/interval); err != nil {
+			return nil, err
+		}
 		buckets := int((s.End - s.Start + interval - 1) / interval)
 		sums := make([]float64, buckets)
 		has := make([]bool, buckets)

@@ -3,6 +3,7 @@
 package render
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/klauspost/compress/gzhttp"
 
 	"statbox/render/expr"
+	"statbox/render/graph"
 	"statbox/render/pyfmt"
 	"statbox/storage/whisper"
 )
@@ -104,6 +106,8 @@ type request struct {
 	jsonp       string
 	maxPoints   int
 	noNull      bool
+	pretty      bool
+	templates   [][2]string
 	xff         float64
 }
 
@@ -139,6 +143,13 @@ func (h *handler) parse(r *http.Request) (*request, error) {
 		req.maxPoints = max(req.maxPoints, 0)
 	}
 	req.noNull = q.Has("noNullPoints")
+	for k, v := range q {
+		if strings.HasPrefix(k, "template[") && strings.HasSuffix(k, "]") && len(v) > 0 {
+			req.templates = append(req.templates, [2]string{k[len("template[") : len(k)-1], v[len(v)-1]})
+		}
+	}
+	slices.SortFunc(req.templates, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
+	req.pretty = q.Get("pretty") != "" // graphite-web's bool(pretty)
 	if tz := q.Get("tz"); tz != "" {
 		// graphite-web ignores an unknown zone.
 		if loc, err := time.LoadLocation(tz); err == nil {
@@ -193,13 +204,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
+	var gp graph.Params
 	switch req.format {
 	case "json", "csv", "raw", "pickle":
 	case "png", "svg":
-		// The graph package (render/graph) plugs in here: graph.ParseParams,
-		// graph.Render with the series' drawing attributes.
-		http.Error(w, "format "+req.format+" not available", http.StatusBadRequest)
-		return
+		// Graph parameters are checked before anything is fetched.
+		if gp, err = graph.ParseParams(r.Form); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		gp.From, gp.Until = req.from, req.until
 	default:
 		http.Error(w, fmt.Sprintf("unknown format %q: json, csv, raw, pickle, png or svg", req.format), http.StatusBadRequest)
 		return
@@ -217,6 +231,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			consolidateForJSON(out, req.maxPoints)
 		}
 		body = appendJSON(nil, out, req.noNull)
+		if req.pretty {
+			body = indentJSON(body)
+		}
 		if req.jsonp != "" {
 			w.Header().Set("Content-Type", "text/javascript")
 			body = append(append([]byte(req.jsonp+"("), body...), ')')
@@ -232,12 +249,51 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "pickle":
 		w.Header().Set("Content-Type", "application/pickle")
 		body = appendPickle(nil, out)
+	case "png", "svg":
+		var buf bytes.Buffer
+		if err := graph.Render(&buf, req.format, graphSeries(out), gp); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		body = buf.Bytes()
+		switch {
+		case req.format == "png":
+			w.Header().Set("Content-Type", "image/png")
+		case req.jsonp != "":
+			// graphite-web hands an SVG to a jsonp callback as a JSON string.
+			w.Header().Set("Content-Type", "text/javascript")
+			body = append(appendJSONString([]byte(req.jsonp+"("), buf.String()), ')')
+		default:
+			w.Header().Set("Content-Type", "image/svg+xml")
+		}
 	}
 	w.Write(body)
 }
 
-// fail answers an error: 400 for the request's faults, 413 past a bound,
-// 500 for the rest.
+// graphSeries hands the series to the graph renderer with their drawing
+// attributes, values as they read after any consolidation.
+func graphSeries(out []*Series) []graph.Series {
+	gs := make([]graph.Series, 0, len(out))
+	for _, s := range out {
+		if s.Invisible {
+			// areaBetween's lower bound: render/graph has no invisible
+			// series yet, so it is left out and the area starts at zero.
+			continue
+		}
+		step := s.Step * int64(max(s.ValuesPerPoint, 1))
+		vals := s.Points()
+		gs = append(gs, graph.Series{
+			Name: s.Name, Start: s.Start, End: s.Start + int64(len(vals))*step, Step: step, Values: vals,
+			Color: s.Color, LineWidth: s.LineWidth, Dashed: s.Dashed, Alpha: s.Alpha,
+			Stacked: s.Stacked, SecondYAxis: s.SecondYAxis, DrawAsInfinite: s.DrawAsInfinite,
+			Consolidate: s.ConsolidationFunc,
+		})
+	}
+	return gs
+}
+
+// fail answers an error: 400 for the request's faults, 413 past a bound
+// (series, points, targets, depth, made points, time), 500 for the rest.
 func fail(w http.ResponseWriter, err error) {
 	var le *limitError
 	var se *expr.SyntaxError
@@ -245,7 +301,7 @@ func fail(w http.ResponseWriter, err error) {
 	case errors.As(err, &le):
 		http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
 	case errors.Is(err, context.DeadlineExceeded):
-		http.Error(w, "request took longer than its bound (MaxDuration)", http.StatusServiceUnavailable)
+		http.Error(w, "request took longer than its bound (MaxDuration)", http.StatusRequestEntityTooLarge)
 	case errors.As(err, &se):
 		http.Error(w, err.Error(), http.StatusBadRequest)
 	default:
@@ -262,8 +318,9 @@ func fail(w http.ResponseWriter, err error) {
 func (h *handler) evaluate(ctx context.Context, req *request) ([]*Series, func(), error) {
 	var nSeries int
 	var nPoints int64
-	ec := &evalCtx{from: req.from, until: req.until, now: req.now, xff: req.xff, opts: &h.o,
-		series: &nSeries, points: &nPoints, stacks: map[string][]float64{}, bufMu: new(sync.Mutex), bufs: new([][]float64)}
+	ec := &evalCtx{from: req.from, until: req.until, now: req.now, loc: req.loc, xff: req.xff, opts: &h.o, templates: req.templates,
+		series: &nSeries, points: &nPoints, stacks: map[string][]float64{}, bufMu: new(sync.Mutex), bufs: new([][]float64),
+		deadline: time.Now().Add(h.o.MaxDuration)}
 	type result struct {
 		s   []*Series
 		err error
@@ -425,7 +482,7 @@ func appendJSON(dst []byte, out []*Series, noNull bool) []byte {
 		dst = append(dst, `{"target": `...)
 		dst = appendJSONString(dst, s.Name)
 		dst = append(dst, `, "tags": `...)
-		dst = appendTags(dst, s.Name)
+		dst = appendTagsJSON(dst, s.tags())
 		dst = append(dst, `, "datapoints": [`...)
 		dst = append(dst, pts...)
 		dst = append(dst, "]}"...)
@@ -433,24 +490,17 @@ func appendJSON(dst []byte, out []*Series, noNull bool) []byte {
 	return append(dst, ']')
 }
 
-// appendTags writes the tags graphite-web gives a series, as TaggedSeries.parse
-// makes them: a tagged name's tags in the order they stand, then "name", the
-// metric without leading '~'; a plain name's only tag is its name.
-func appendTags(dst []byte, name string) []byte {
-	metric, tags, tagged := strings.Cut(name, ";")
+// appendTagsJSON writes tags as a JSON object in their order.
+func appendTagsJSON(dst []byte, t *Tags) []byte {
 	dst = append(dst, '{')
-	if tagged {
-		for seg := range strings.SplitSeq(tags, ";") {
-			k, v, _ := strings.Cut(seg, "=")
-			dst = appendJSONString(dst, k)
-			dst = append(dst, ": "...)
-			dst = appendJSONString(dst, v)
+	for i, kv := range t.kv {
+		if i > 0 {
 			dst = append(dst, ", "...)
 		}
-		metric = strings.TrimLeft(metric, "~")
+		dst = appendJSONString(dst, kv[0])
+		dst = append(dst, ": "...)
+		dst = appendJSONString(dst, kv[1])
 	}
-	dst = append(dst, `"name": `...)
-	dst = appendJSONString(dst, metric)
 	return append(dst, '}')
 }
 

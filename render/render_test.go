@@ -44,7 +44,7 @@ func TestRenderJSON(t *testing.T) {
 			t.Errorf("%s: %d %s\n%s\nwant %s", c.query, rec.Code, rec.Header().Get("Content-Type"), body, c.body)
 		}
 	}
-	for _, q := range []string{"target=sumSeries(a.b", "target=a.b&format=png", "target=nosuch(a.b)&format=json", "target=a.b&from=-1parsec"} {
+	for _, q := range []string{"target=sumSeries(a.b", "target=a.b&format=xml", "target=nosuch(a.b)&format=json", "target=a.b&from=-1parsec"} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", "/render?"+q, nil))
 		if rec.Code != 400 {
@@ -92,7 +92,7 @@ for n in sys.argv[1:]:
 		t.Skip(err)
 	}
 	for i, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		got := string(appendTags(append(appendJSONString(nil, names[i]), '|'), names[i]))
+		got := string(appendTagsJSON(append(appendJSONString(nil, names[i]), '|'), parseTags(names[i])))
 		if got != line {
 			t.Errorf("%q: got %s, python %s", names[i], got, line)
 		}

@@ -29,8 +29,13 @@ type Series struct {
 	Stacked        bool
 	SecondYAxis    bool
 	DrawAsInfinite bool
+	// Invisible is the lower series of areaBetween(): stacked, not drawn.
+	Invisible bool
 	// StackName is the stack a stacked() series belongs to.
 	StackName string
+	// Tags are the tags graphite-web reports with the series; nil until
+	// the series gets them (see tags()).
+	Tags *Tags
 }
 
 // null is graphite-web's None.
@@ -104,6 +109,7 @@ func (s *Series) materialize() {
 // copyWith is graphite-web's TimeSeries.copy: the same attributes, a new
 // name and values.
 func (s *Series) copyWith(name string, values []float64) *Series {
+	s.tags()
 	c := *s
 	c.Name = name
 	c.Values = values

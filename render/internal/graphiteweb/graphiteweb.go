@@ -55,6 +55,9 @@ REPLICATION_FACTOR = 0
 TAGDB = 'graphite.tags.localdatabase.LocalDatabaseTagDB'
 LOG_RENDERING_PERFORMANCE = False
 LOG_CACHE_PERFORMANCE = False
+# Generous: the shared test machine is slow, and a timeout is not what is tested.
+FIND_TIMEOUT = 300
+FETCH_TIMEOUT = 300
 `
 
 // serve binds port 0, prints the port, and serves requests one at a time.
