@@ -83,7 +83,9 @@ func Main() int {
 	if err := unix.Sethostname([]byte(cfg.Hostname)); err != nil {
 		logf("hostname %q: %v", cfg.Hostname, err)
 	}
-	mountData(data, dataErr)
+	if mountData(data, dataErr) {
+		checkUncleanShutdown()
+	}
 
 	// statbox binds its listeners to every address, so it can start while
 	// DHCP is still asking; /health turns green when it is up.
@@ -190,6 +192,7 @@ func reap() []reaped {
 // kills what is left, syncs and unmounts the disks, then powers off.
 func shutdown(pid int, sigs <-chan os.Signal, how int) int {
 	logf("shutting down: draining statbox")
+	drained := pid == 0
 	if pid > 0 {
 		unix.Kill(pid, unix.SIGTERM)
 		deadline := time.After(DrainTimeout)
@@ -205,6 +208,7 @@ func shutdown(pid int, sigs <-chan os.Signal, how int) int {
 			for _, r := range reap() {
 				if r.pid == pid {
 					logf("statbox exited: %s", r.status)
+					drained = r.status == "exit status 0"
 					break wait
 				}
 			}
@@ -214,6 +218,9 @@ func shutdown(pid int, sigs <-chan os.Signal, how int) int {
 	time.Sleep(100 * time.Millisecond)
 	reap()
 	unix.Sync()
+	if drained {
+		markClean()
+	}
 	for _, dir := range []string{DataDir, ESPDir} {
 		if err := unix.Unmount(dir, 0); err != nil && !errors.Is(err, unix.EINVAL) {
 			logf("unmount %s: %v; remounting read-only", dir, err)
@@ -271,15 +278,15 @@ func growData() (Partition, error) {
 
 // mountData mounts the data partition at DataDir and grows its file system
 // to fill it. When it cannot, statbox still runs, on a tmpfs, so the box
-// stays reachable and says what is wrong.
-func mountData(data Partition, err error) {
+// stays reachable and says what is wrong; it then reports false.
+func mountData(data Partition, err error) bool {
 	if err == nil {
 		err = mountOne(mount{data.Dev, DataDir, "ext4", unix.MS_NOATIME | unix.MS_NODEV | unix.MS_NOSUID, ""})
 	}
 	if err != nil {
 		logf("%v: WHISPER FILES GO TO MEMORY AND ARE LOST AT POWER-OFF", err)
 		mountOne(mount{"tmpfs", DataDir, "tmpfs", 0, "mode=0755"})
-		return
+		return false
 	}
 	if err := ResizeFS(DataDir, data); err != nil {
 		logf("%v", err)
@@ -288,6 +295,7 @@ func mountData(data Partition, err error) {
 	if unix.Statfs(DataDir, &st) == nil {
 		logf("data: %s on %s, %d MiB", data.Dev, DataDir, st.Blocks*uint64(st.Bsize)>>20)
 	}
+	return true
 }
 
 type mount struct {
