@@ -7,6 +7,7 @@ package main
 import (
 	"bytes"
 	"debug/pe"
+	"encoding/binary"
 	"flag"
 	"fmt"
 	"log"
@@ -58,7 +59,7 @@ func main() {
 		stub     = flag.String("stub", "/usr/lib/systemd/boot/efi/linuxx64.efi.stub", "systemd's EFI stub for the unified kernel image")
 		espFiles = flag.String("esp", "", "`DIR` copied to the root of the EFI system partition (statbox.conf)")
 		schemas  = flag.String("schemas", "", "`DIR` whose *.conf (storage-schemas.conf, storage-aggregation.conf) go to conf/ on the EFI system partition")
-		cmdline  = flag.String("cmdline", "console=tty0 console=ttyS0,115200 panic=10", "kernel command line")
+		cmdline  = flag.String("cmdline", "console=tty0 console=ttyS0,115200 panic=10 quiet", "kernel command line")
 		version  = flag.String("version", "dev", "version written into the image's os-release")
 		work     = flag.String("work", "images/out/work", "scratch `DIR`")
 		out      = flag.String("o", "images/out/statbox.img", "disk image to write")
@@ -217,7 +218,7 @@ func (b *builder) uki(stub, vmlinuz, initrd, cmdline, version, kver string) (str
 	if err := run("objcopy", append(args, stub, out)...); err != nil {
 		return "", err
 	}
-	return out, nil
+	return out, stampPE(out, b.epoch)
 }
 
 // esp makes the FAT32 EFI system partition with mtools: the UKI as the
@@ -295,6 +296,27 @@ func (b *builder) data(sizeMiB int64) (string, error) {
 	if o, err := c.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("mke2fs: %v: %s", err, o)
 	}
+	// mke2fs -d copies each file's ctime, which no one can set on the
+	// staging tree: debugfs sets every time of every inode to the epoch.
+	var script strings.Builder
+	paths := []string{"/", "/lost+found"}
+	filepath.Walk(stage, func(path string, _ os.FileInfo, err error) error {
+		if err == nil && path != stage {
+			paths = append(paths, strings.TrimPrefix(path, stage))
+		}
+		return err
+	})
+	for _, ip := range paths {
+		for _, f := range []string{"atime", "ctime", "mtime", "crtime"} {
+			fmt.Fprintf(&script, "sif %s %s @%d\n", ip, f, b.epoch)
+		}
+	}
+	d := exec.Command("debugfs", "-w", "-f", "-", p)
+	d.Stdin = strings.NewReader(script.String())
+	d.Env = c.Env
+	if o, err := d.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("debugfs: %v: %s", err, o)
+	}
 	return p, nil
 }
 
@@ -347,6 +369,38 @@ start=%d, size=%d, type=%s, uuid=%s, name="statbox-data"
 		return err
 	}
 	return os.Rename(tmp, out)
+}
+
+// stampPE sets the PE header's TimeDateStamp, which objcopy sets to the
+// time of the build, to epoch, and recomputes the image checksum over it.
+func stampPE(path string, epoch int64) error {
+	img, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if len(img) < 0x40 {
+		return fmt.Errorf("%s: too short for a PE image", path)
+	}
+	peOff := int(binary.LittleEndian.Uint32(img[0x3c:]))
+	sumOff := peOff + 24 + 64 // COFF header, then the optional header's CheckSum
+	if len(img) < sumOff+4 || string(img[peOff:peOff+4]) != "PE\x00\x00" {
+		return fmt.Errorf("%s: no PE header", path)
+	}
+	binary.LittleEndian.PutUint32(img[peOff+8:], uint32(epoch))
+	binary.LittleEndian.PutUint32(img[sumOff:], 0)
+	// The PE checksum: 16-bit one's-complement-style sum, plus the length.
+	var sum uint32
+	for i := 0; i+1 < len(img); i += 2 {
+		sum += uint32(binary.LittleEndian.Uint16(img[i:]))
+		sum = (sum & 0xffff) + sum>>16
+	}
+	if len(img)%2 == 1 {
+		sum += uint32(img[len(img)-1])
+		sum = (sum & 0xffff) + sum>>16
+	}
+	sum = (sum & 0xffff) + sum>>16
+	binary.LittleEndian.PutUint32(img[sumOff:], sum+uint32(len(img)))
+	return os.WriteFile(path, img, 0o644)
 }
 
 func truncate(p string, n int64) error {
