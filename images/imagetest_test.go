@@ -77,6 +77,11 @@ func TestImage(t *testing.T) {
 	vm := boot(t, dir, 1)
 	vm.waitGreen(t)
 	vm.mustSeeLog(t, "data partition grown", 5*time.Second)
+	for _, l := range strings.Split(vm.serial(), "\n") {
+		if strings.HasPrefix(l, "statbox-init:") {
+			t.Logf("boot 1: %s", strings.TrimSpace(l))
+		}
+	}
 	now := time.Now().Unix() / 10 * 10
 	want := map[string]map[int64]float64{}
 	var lines bytes.Buffer

@@ -57,9 +57,7 @@ func Main() int {
 		{"tmpfs", "/run", "tmpfs", 0, "mode=0755"},
 		{"tmpfs", "/tmp", "tmpfs", 0, "mode=1777"},
 	})
-	if err := LoadModules(ModulesDir, logf); err != nil {
-		logf("some modules did not load; the box goes on without them")
-	}
+	loadModules()
 	// Mounted after the modules: bpffs and tracefs are what the eBPF
 	// collectors need; tracefs is built in, bpf too.
 	mountAll([]mount{
@@ -97,6 +95,37 @@ func Main() int {
 	button := WatchPowerButton(logf)
 	logf("booted in %v (since the kernel: %v)", time.Since(start).Round(time.Millisecond), uptime())
 	return supervise(cfg, sigs, button)
+}
+
+// loadModules loads the file systems' modules and the drivers of the
+// devices present, and goes on looking for new devices for a while in the
+// background: a USB disk shows up a second or two after its host driver.
+func loadModules() {
+	l, err := NewLoader(ModulesDir, logf)
+	if err != nil {
+		logf("%v: no modules loaded", err)
+		return
+	}
+	if err := l.LoadAlways(); err != nil {
+		logf("some modules did not load; the box goes on without them")
+	}
+	n := 0
+	for i := 0; i < 10; i++ {
+		k := l.Coldplug()
+		if k == 0 {
+			break
+		}
+		n += k
+	}
+	logf("modules: %d loaded for the devices present", n)
+	go func() {
+		for i := 0; i < 40; i++ {
+			time.Sleep(250 * time.Millisecond)
+			if k := l.Coldplug(); k > 0 {
+				logf("modules: %d more for devices that came late", k)
+			}
+		}
+	}()
 }
 
 // statboxArgs is the command line statbox runs with on the box.

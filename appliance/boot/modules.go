@@ -5,66 +5,128 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
 
-// LoadModules loads every module that modules.dep in dir lists, each after
-// the modules it depends on, with finit_module. The image ships only the
-// modules it means to load, so all of them are loaded; a driver whose
-// hardware is absent loads and stays idle. Failures are returned together
-// and do not stop the others: a box without, say, an Intel NIC still boots.
-func LoadModules(dir string, logf func(string, ...any)) error {
-	deps, order, err := readModulesDep(filepath.Join(dir, "modules.dep"))
+// Loader loads the kernel modules the initramfs ships, as modprobe and
+// udev would: a module after the modules it depends on, and a driver only
+// when a device asks for it by modalias. The image writes three files in
+// depmod's formats, for its modules only: modules.dep, modules.alias and
+// modules.load (the ones always loaded: file systems, the power button).
+type Loader struct {
+	dir     string
+	deps    map[string][]string // module file -> files it depends on
+	aliases []modAlias
+	always  []string
+	logf    func(string, ...any)
+
+	mu     sync.Mutex
+	loaded map[string]bool
+	seen   map[string]bool // modaliases already matched
+}
+
+type modAlias struct{ pattern, module string }
+
+// NewLoader reads the module index in dir.
+func NewLoader(dir string, logf func(string, ...any)) (*Loader, error) {
+	l := &Loader{dir: dir, deps: map[string][]string{}, logf: logf, loaded: map[string]bool{}, seen: map[string]bool{}}
+	if err := readLines(filepath.Join(dir, "modules.dep"), func(s string) {
+		if mod, rest, ok := strings.Cut(s, ":"); ok {
+			l.deps[mod] = strings.Fields(rest)
+		}
+	}); err != nil {
+		return nil, err
+	}
+	if err := readLines(filepath.Join(dir, "modules.alias"), func(s string) {
+		if f := strings.Fields(s); len(f) == 3 && f[0] == "alias" {
+			l.aliases = append(l.aliases, modAlias{f[1], f[2] + ".ko"})
+		}
+	}); err != nil {
+		return nil, err
+	}
+	if err := readLines(filepath.Join(dir, "modules.load"), func(s string) {
+		if s = strings.TrimSpace(s); s != "" {
+			l.always = append(l.always, s+".ko")
+		}
+	}); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func readLines(p string, fn func(string)) error {
+	f, err := os.Open(p)
 	if err != nil {
-		return err
+		return fmt.Errorf("modules: %w", err)
 	}
-	loaded := map[string]bool{}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fn(sc.Text())
+	}
+	return sc.Err()
+}
+
+// LoadAlways loads the modules of modules.load.
+func (l *Loader) LoadAlways() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	var errs []error
-	var load func(string)
-	load = func(m string) {
-		if loaded[m] {
-			return
-		}
-		loaded[m] = true
-		// modules.dep lists dependencies in the order modprobe removes
-		// them: the last one is loaded first.
-		d := deps[m]
-		for i := len(d) - 1; i >= 0; i-- {
-			load(d[i])
-		}
-		if err := finitModule(filepath.Join(dir, m)); err != nil {
-			errs = append(errs, err)
-			logf("module %s: %v", m, err)
-		}
-	}
-	for _, m := range order {
-		load(m)
+	for _, m := range l.always {
+		errs = append(errs, l.load(m))
 	}
 	return errors.Join(errs...)
 }
 
-// readModulesDep reads depmod's format: "path.ko: dep1.ko dep2.ko".
-func readModulesDep(path string) (map[string][]string, []string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("modules: %w", err)
-	}
-	defer f.Close()
-	deps := map[string][]string{}
-	var order []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		mod, rest, ok := strings.Cut(sc.Text(), ":")
-		if !ok {
+// Coldplug loads the drivers for every device sysfs shows a modalias of
+// and returns how many modules it loaded. Loading a bus driver (PCI to
+// virtio, USB host to USB disk) brings new devices: call it until it
+// loads nothing, and again later for devices that enumerate slowly (USB).
+func (l *Loader) Coldplug() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	before := len(l.loaded)
+	files, _ := filepath.Glob("/sys/bus/*/devices/*/modalias")
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
 			continue
 		}
-		order = append(order, mod)
-		deps[mod] = strings.Fields(rest)
+		ma := strings.TrimSpace(string(b))
+		if ma == "" || l.seen[ma] {
+			continue
+		}
+		l.seen[ma] = true
+		for _, a := range l.aliases {
+			if ok, _ := path.Match(a.pattern, ma); ok {
+				l.load(a.module)
+			}
+		}
 	}
-	return deps, order, sc.Err()
+	return len(l.loaded) - before
+}
+
+// load loads module m (a file name in dir) after its dependencies. A
+// failure is logged and returned; it does not stop the others.
+func (l *Loader) load(m string) error {
+	if l.loaded[m] {
+		return nil
+	}
+	l.loaded[m] = true
+	var errs []error
+	for _, d := range l.deps[m] {
+		errs = append(errs, l.load(d))
+	}
+	if err := finitModule(filepath.Join(l.dir, m)); err != nil {
+		l.logf("module %s: %v", m, err)
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 func finitModule(path string) error {

@@ -99,6 +99,7 @@ type module struct {
 	path    string
 	depends []string // hard dependencies, by module name
 	softPre []string // "softdep=pre:" modules, loaded first when present
+	aliases []string // modalias patterns of the devices it drives
 }
 
 // indexModules finds every .ko under the kernel package's module tree, by
@@ -150,6 +151,8 @@ func readModinfo(p string) (module, error) {
 					m.depends = append(m.depends, modName(d))
 				}
 			}
+		case "alias":
+			m.aliases = append(m.aliases, v)
 		case "softdep":
 			// "pre: a b post: c"
 			pre := false
@@ -171,20 +174,21 @@ func readModinfo(p string) (module, error) {
 }
 
 // resolveModules returns the wanted modules and everything they depend on,
-// and a modules.dep for them in depmod's format with flat file names.
-// A wanted module the kernel has built in is skipped.
-func resolveModules(moddir string, wanted []string, logf func(string, ...any)) (map[string]string, []byte, error) {
+// with a modules.dep and a modules.alias for them in depmod's formats, flat
+// file names. A wanted module the kernel has built in is skipped.
+func resolveModules(moddir string, wanted []string, logf func(string, ...any)) (files map[string]string, dep, alias []byte, err error) {
 	idx, err := indexModules(filepath.Join(moddir, "kernel"))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	builtin, _ := os.ReadFile(filepath.Join(moddir, "modules.builtin"))
 	isBuiltin := map[string]bool{}
 	for _, l := range strings.Fields(string(builtin)) {
 		isBuiltin[modName(path.Base(l))] = true
 	}
-	files := map[string]string{} // name -> path
+	files = map[string]string{} // name -> path
 	deps := map[string][]string{}
+	var aliases []string
 	var visit func(name string, soft bool) error
 	visit = func(name string, soft bool) error {
 		if _, ok := deps[name]; ok || isBuiltin[name] {
@@ -203,6 +207,9 @@ func resolveModules(moddir string, wanted []string, logf func(string, ...any)) (
 		}
 		files[name] = p
 		deps[name] = append(m.softPre, m.depends...)
+		for _, a := range m.aliases {
+			aliases = append(aliases, fmt.Sprintf("alias %s %s\n", a, name))
+		}
 		for _, d := range m.softPre {
 			if err := visit(d, true); err != nil {
 				return err
@@ -217,24 +224,25 @@ func resolveModules(moddir string, wanted []string, logf func(string, ...any)) (
 	}
 	for _, w := range wanted {
 		if err := visit(modName(w), false); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
-	var dep bytes.Buffer
+	var depBuf bytes.Buffer
 	names := make([]string, 0, len(files))
 	for n := range files {
 		names = append(names, n)
 	}
 	slices.Sort(names)
 	for _, n := range names {
-		fmt.Fprintf(&dep, "%s.ko:", n)
+		fmt.Fprintf(&depBuf, "%s.ko:", n)
 		for _, d := range deps[n] {
 			if _, ok := files[d]; ok {
-				fmt.Fprintf(&dep, " %s.ko", d)
+				fmt.Fprintf(&depBuf, " %s.ko", d)
 			}
 		}
-		dep.WriteByte('\n')
+		depBuf.WriteByte('\n')
 	}
-	logf("%d modules (%d asked for)", len(files), len(wanted))
-	return files, dep.Bytes(), nil
+	slices.Sort(aliases)
+	logf("%d modules (%d asked for), %d aliases", len(files), len(wanted), len(aliases))
+	return files, depBuf.Bytes(), []byte(strings.Join(aliases, "")), nil
 }

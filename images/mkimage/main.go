@@ -35,20 +35,24 @@ const (
 	mib = 1 << 20
 )
 
-// wantedModules are the drivers the box loads at boot: disks and their
-// file systems, the NICs of common small servers and of qemu, the power
-// button. Their dependencies come along.
-var wantedModules = []string{
+// bootModules are loaded at every boot: the file systems of the two
+// partitions, the power button as an input device, EFI variables.
+var bootModules = []string{
+	"ext4", "crc32c_generic", "vfat", "nls_cp437", "nls_ascii", "nls_utf8",
+	"button", "evdev", "efivarfs",
+}
+
+// hardwareModules are shipped and loaded when a device present asks for
+// one by modalias: disks and NICs of common small servers and of qemu.
+// Their dependencies come along.
+var hardwareModules = []string{
 	// qemu and other hypervisors
 	"virtio_pci", "virtio_blk", "virtio_scsi", "virtio_net", "virtio_rng",
 	// disks: SATA, NVMe, USB sticks
 	"ahci", "sd_mod", "nvme", "xhci_pci", "ehci_pci", "usb_storage", "uas",
-	// file systems: the data partition, and the ESP holding statbox.conf
-	"ext4", "crc32c_generic", "crc32c_intel", "vfat", "nls_cp437", "nls_ascii", "nls_utf8",
+	"crc32c_intel",
 	// NICs
 	"e1000", "e1000e", "igb", "igc", "r8169", "tg3",
-	// power button as an input device; EFI variables for updates
-	"button", "evdev", "efivarfs",
 }
 
 func main() {
@@ -144,7 +148,7 @@ func (b *builder) findKernel() (string, string, error) {
 }
 
 func (b *builder) initramfs(kver, statbox, initBin string) (string, error) {
-	mods, dep, err := resolveModules(filepath.Join(b.kernel, "lib", "modules", kver), wantedModules, log.Printf)
+	mods, dep, alias, err := resolveModules(filepath.Join(b.kernel, "lib", "modules", kver), append(bootModules, hardwareModules...), log.Printf)
 	if err != nil {
 		return "", err
 	}
@@ -171,7 +175,10 @@ func (b *builder) initramfs(kver, statbox, initBin string) (string, error) {
 			return "", err
 		}
 	}
-	entries = append(entries, cpioEntry{name: "lib/modules/modules.dep", mode: sIFREG | 0o644, data: dep})
+	entries = append(entries,
+		cpioEntry{name: "lib/modules/modules.dep", mode: sIFREG | 0o644, data: dep},
+		cpioEntry{name: "lib/modules/modules.alias", mode: sIFREG | 0o644, data: alias},
+		cpioEntry{name: "lib/modules/modules.load", mode: sIFREG | 0o644, data: []byte(strings.Join(bootModules, "\n") + "\n")})
 	var raw bytes.Buffer
 	if err := writeCpio(&raw, entries, b.epoch); err != nil {
 		return "", err
