@@ -20,10 +20,13 @@ import (
 // modules.load (the ones always loaded: file systems, the power button).
 type Loader struct {
 	dir     string
+	sys     string              // where sysfs is mounted: /sys
 	deps    map[string][]string // module file -> files it depends on
 	aliases []modAlias
 	always  []string
 	logf    func(string, ...any)
+
+	insmod func(path string) error // finitModule; tests record instead
 
 	mu     sync.Mutex
 	loaded map[string]bool
@@ -34,7 +37,7 @@ type modAlias struct{ pattern, module string }
 
 // NewLoader reads the module index in dir.
 func NewLoader(dir string, logf func(string, ...any)) (*Loader, error) {
-	l := &Loader{dir: dir, deps: map[string][]string{}, logf: logf, loaded: map[string]bool{}, seen: map[string]bool{}}
+	l := &Loader{dir: dir, sys: "/sys", deps: map[string][]string{}, logf: logf, loaded: map[string]bool{}, seen: map[string]bool{}}
 	if err := readLines(filepath.Join(dir, "modules.dep"), func(s string) {
 		if mod, rest, ok := strings.Cut(s, ":"); ok {
 			l.deps[mod] = strings.Fields(rest)
@@ -91,7 +94,7 @@ func (l *Loader) Coldplug() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	before := len(l.loaded)
-	files, _ := filepath.Glob("/sys/bus/*/devices/*/modalias")
+	files, _ := filepath.Glob(filepath.Join(l.sys, "bus/*/devices/*/modalias"))
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -118,11 +121,14 @@ func (l *Loader) load(m string) error {
 		return nil
 	}
 	l.loaded[m] = true
+	if l.insmod == nil {
+		l.insmod = finitModule
+	}
 	var errs []error
 	for _, d := range l.deps[m] {
 		errs = append(errs, l.load(d))
 	}
-	if err := finitModule(filepath.Join(l.dir, m)); err != nil {
+	if err := l.insmod(filepath.Join(l.dir, m)); err != nil {
 		l.logf("module %s: %v", m, err)
 		errs = append(errs, err)
 	}
