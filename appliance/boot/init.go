@@ -84,6 +84,11 @@ func Main() int {
 	if mountData(data, dataErr) {
 		checkUncleanShutdown()
 	}
+	os.MkdirAll(UpdateDir, 0o755)
+	trial := inTrial()
+	if !trial {
+		checkLastTrial()
+	}
 
 	// statbox binds its listeners to every address, so it can start while
 	// DHCP is still asking; /health turns green when it is up.
@@ -94,7 +99,7 @@ func Main() int {
 	}()
 	button := WatchPowerButton(logf)
 	logf("booted in %v (since the kernel: %v)", time.Since(start).Round(time.Millisecond), uptime())
-	return supervise(cfg, sigs, button)
+	return supervise(cfg, sigs, button, trial)
 }
 
 // loadModules loads the file systems' modules and the drivers of the
@@ -130,7 +135,7 @@ func loadModules() {
 
 // statboxArgs is the command line statbox runs with on the box.
 func statboxArgs(cfg Config) []string {
-	args := []string{StatboxBin, "run", "--data", DataDir}
+	args := []string{StatboxBin, "run", "--data", DataDir, "--update-dir", UpdateDir}
 	if _, err := os.Stat(filepath.Join(SchemasDir, "storage-schemas.conf")); err == nil {
 		args = append(args, "--conf-dir", SchemasDir)
 	}
@@ -140,8 +145,14 @@ func statboxArgs(cfg Config) []string {
 // supervise runs statbox, restarts it when it dies (after a pause that
 // grows, so a crash loop does not eat the box), reaps every child, and
 // powers off on the power button, SIGTERM, or reboots on SIGINT.
-func supervise(cfg Config, sigs <-chan os.Signal, button <-chan struct{}) int {
+func supervise(cfg Config, sigs <-chan os.Signal, button <-chan struct{}, trial bool) int {
 	args := statboxArgs(cfg)
+	updates := time.NewTicker(2 * time.Second)
+	defer updates.Stop()
+	rollback := make(chan struct{}, 1)
+	if trial {
+		go runTrial(rollback)
+	}
 	var (
 		pid     int
 		backoff = time.Second
@@ -169,6 +180,18 @@ func supervise(cfg Config, sigs <-chan os.Signal, button <-chan struct{}) int {
 		case <-restart:
 			restart = nil
 			run()
+		case <-updates.C:
+			if u, ok := stagedUpdate(); ok {
+				if err := loadTrial(u); err != nil {
+					logf("update: %v; moved to %s", err, failedUKI)
+					os.Rename(nextUKI, failedUKI)
+					continue
+				}
+				logf("update: staged and loaded; draining statbox, then kexec into it")
+				return shutdown(pid, sigs, unix.LINUX_REBOOT_CMD_KEXEC)
+			}
+		case <-rollback:
+			return shutdown(pid, sigs, unix.LINUX_REBOOT_CMD_RESTART)
 		case <-button:
 			logf("power button pressed")
 			return shutdown(pid, sigs, unix.LINUX_REBOOT_CMD_POWER_OFF)
@@ -257,9 +280,12 @@ func shutdown(pid int, sigs <-chan os.Signal, how int) int {
 		}
 	}
 	unix.Sync()
-	if how == unix.LINUX_REBOOT_CMD_POWER_OFF {
+	switch how {
+	case unix.LINUX_REBOOT_CMD_POWER_OFF:
 		logf("powering off")
-	} else {
+	case unix.LINUX_REBOOT_CMD_KEXEC:
+		logf("kexec into the update")
+	default:
 		logf("rebooting")
 	}
 	if err := unix.Reboot(how); err != nil {
