@@ -200,6 +200,9 @@ func (d *daemon) routes() http.Handler {
 		io.WriteString(w, "ok\n")
 	})
 	mux.Handle("/render", render.Handler(d.cache, time.Now))
+	if d.cfg.UpdateDir != "" {
+		mux.Handle("POST /update", updateHandler(d.cfg.UpdateDir))
+	}
 	return mux
 }
 
