@@ -26,6 +26,8 @@ import (
 	"time"
 	"unicode/utf16"
 
+	"statbox/appliance"
+	"statbox/appliance/boot"
 	"statbox/storage/whisper"
 )
 
@@ -42,8 +44,9 @@ const (
 )
 
 // TestImage is issue 7's proof: boot, ingest, read back, ACPI power-off,
-// boot again and find every point, kill qemu mid-write, boot again and
-// check every whisper file and the file system.
+// boot again and find every point, kill qemu mid-write, boot again, update
+// the box with statbox update (kexec trial, promotion), boot the promoted
+// system from the firmware, and check every whisper file and the file system.
 func TestImage(t *testing.T) {
 	img := os.Getenv("STATBOX_IMAGE")
 	if img == "" {
@@ -74,7 +77,7 @@ func TestImage(t *testing.T) {
 	copyFile(t, ovmfVars, filepath.Join(dir, "vars.fd"))
 
 	// Boot 1: the data partition grows; carbon (and statsd) in, /render out.
-	vm := boot(t, dir, 1)
+	vm := startVM(t, dir, 1)
 	vm.waitGreen(t)
 	vm.mustSeeLog(t, "data partition grown", 5*time.Second)
 	for _, l := range strings.Split(vm.serial(), "\n") {
@@ -106,7 +109,7 @@ func TestImage(t *testing.T) {
 	vm.mustSeeLog(t, `msg=stopped`, 0)
 
 	// Boot 2: everything is still there; the partition is not grown twice.
-	vm = boot(t, dir, 2)
+	vm = startVM(t, dir, 2)
 	vm.waitGreen(t)
 	vm.waitPoints(t, want, 10*time.Second)
 	if strings.Contains(vm.serial(), "data partition grown") {
@@ -133,7 +136,7 @@ func TestImage(t *testing.T) {
 	t.Logf("killed qemu hard after %d points of writes in flight", sent.Load())
 
 	// Boot 3: the journal replays, old points are there, every file reads.
-	vm = boot(t, dir, 3)
+	vm = startVM(t, dir, 3)
 	vm.waitGreen(t)
 	vm.mustSeeLog(t, "no clean power-off recorded", 0)
 	if m := regexp.MustCompile(`checked \d+ whisper files, moved \d+ unreadable ones`).FindString(vm.serial()); m != "" {
@@ -142,6 +145,44 @@ func TestImage(t *testing.T) {
 			t.Logf("NOTE: files being created at the kill came back unreadable and were quarantined " +
 				"(storage/whisper.Create renames its temporary file into place without fsyncing it first)")
 		}
+	}
+	vm.waitPoints(t, want, 10*time.Second)
+
+	// Update without reflashing: statbox update sends the image's UKI; the
+	// box kexecs into it with the trial flag, and the new init promotes it
+	// to the ESP once /health is green.
+	var out, errb bytes.Buffer
+	if rc := appliance.Update([]string{"http://" + vm.http, img}, &out, &errb); rc != 0 {
+		t.Fatalf("statbox update: exit %d: %s", rc, errb.String())
+	}
+	t.Logf("statbox update: %s", strings.TrimSpace(out.String()))
+	vm.mustSeeLog(t, "statbox-init: kexec into the update", 60*time.Second)
+	began := time.Now()
+	vm.mustSeeLog(t, "statbox-init: update: /health is green; promoted", bootWait)
+	t.Logf("boot 3: the update's trial went green and was promoted %.1f s after the kexec", time.Since(began).Seconds())
+	vm.waitPoints(t, want, 10*time.Second)
+	vm.powerdown(t)
+	f, err := os.Open(disk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	onDisk, err := boot.ExtractUKI(f)
+	f.Close()
+	if err != nil {
+		t.Fatalf("the ESP after the update: %v", err)
+	}
+	src, _ := os.Open(img)
+	uki, err := boot.ExtractUKI(src)
+	src.Close()
+	if err != nil || !bytes.Equal(onDisk, uki) {
+		t.Fatalf("the ESP's UKI after the update is not the one sent (%d and %d bytes, err %v)", len(onDisk), len(uki), err)
+	}
+
+	// Boot 4, by the firmware from the promoted UKI.
+	vm = startVM(t, dir, 4)
+	vm.waitGreen(t)
+	if strings.Contains(vm.serial(), "did not come up") {
+		t.Error("the promoted update was taken for a failed trial")
 	}
 	vm.waitPoints(t, want, 10*time.Second)
 	vm.powerdown(t)
@@ -159,7 +200,7 @@ type vm struct {
 	exited            chan struct{}
 }
 
-func boot(t *testing.T, dir string, n int) *vm {
+func startVM(t *testing.T, dir string, n int) *vm {
 	t.Helper()
 	v := &vm{n: n, dir: dir, serialPath: filepath.Join(dir, fmt.Sprintf("serial%d.log", n)),
 		qmp: filepath.Join(dir, "qmp.sock"), exited: make(chan struct{})}
