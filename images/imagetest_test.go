@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"debug/pe"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -185,8 +186,55 @@ func TestImage(t *testing.T) {
 		t.Error("the promoted update was taken for a failed trial")
 	}
 	vm.waitPoints(t, want, 10*time.Second)
-	vm.powerdown(t)
+
+	// A bad update: its kernel panics (rdinit missing). The trial ends in
+	// a reboot (qemu exits, -no-reboot) and the ESP still holds the good UKI.
+	bad := filepath.Join(dir, "bad.efi")
+	if err := os.WriteFile(bad, withCmdline(t, uki, "console=ttyS0 rdinit=/nonexistent panic=1"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if rc := appliance.Update([]string{"http://" + vm.http, bad}, &out, &errb); rc != 0 {
+		t.Fatalf("statbox update (bad): exit %d: %s", rc, errb.String())
+	}
+	vm.mustSeeLog(t, "statbox-init: kexec into the update", 60*time.Second)
+	select {
+	case <-vm.exited:
+	case <-time.After(90 * time.Second):
+		t.Fatal("boot 4: the bad update's trial did not end in a reboot")
+	}
+	if !strings.Contains(vm.serial(), "Kernel panic") {
+		t.Error("boot 4: the bad update did not panic as it should have")
+	}
+	f, err = os.Open(disk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	onDisk, err = boot.ExtractUKI(f)
+	f.Close()
+	if err != nil || !bytes.Equal(onDisk, uki) {
+		t.Fatalf("after a failed trial the ESP's UKI changed (err %v)", err)
+	}
+	t.Logf("boot 4: a bad update panicked in its trial; the ESP still holds the good UKI")
 	checkData(t, dir, disk)
+}
+
+// withCmdline returns a copy of a UKI whose .cmdline section says cmdline.
+func withCmdline(t *testing.T, uki []byte, cmdline string) []byte {
+	t.Helper()
+	f, err := pe.NewFile(bytes.NewReader(uki))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := f.Section(".cmdline")
+	if s == nil || int(s.VirtualSize) <= len(cmdline) {
+		t.Fatalf("UKI .cmdline section too small for %q", cmdline)
+	}
+	out := bytes.Clone(uki)
+	sec := out[s.Offset : s.Offset+s.Size]
+	clear(sec)
+	copy(sec, cmdline)
+	return out
 }
 
 // vm is one boot of the image under qemu.
