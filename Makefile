@@ -40,6 +40,7 @@ vet:
 	$(GO) vet ./...
 
 test: deps vet
+	@$(MAKE) --no-print-directory deps-image || [ "$(CI)" != true ]
 	$(GO) test -count=1 ./...
 	@$(MAKE) --no-print-directory fuzz
 	@$(MAKE) --no-print-directory image-test
