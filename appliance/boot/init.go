@@ -151,7 +151,13 @@ func supervise(cfg Config, sigs <-chan os.Signal, button <-chan struct{}, trial 
 	defer updates.Stop()
 	rollback := make(chan struct{}, 1)
 	if trial {
-		go runTrial(rollback)
+		if url := healthURL(args); url != "" {
+			go runTrial(url, rollback)
+		} else {
+			// Nothing to ask: the update stays untried, and the next
+			// firmware boot goes back to the old system.
+			logf("update: statbox runs with --http off; the trial cannot be judged, so it is not promoted")
+		}
 	}
 	var (
 		pid     int

@@ -2,6 +2,7 @@ package boot
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -101,12 +102,12 @@ func loadTrial(u UKI) error {
 // runTrial waits for this (new) system's statbox to answer /health, then
 // promotes the update; when it does not in time, it asks for a reboot,
 // which the firmware turns into a boot of the old system.
-func runTrial(reboot chan<- struct{}) {
-	logf("update: trial boot; waiting up to %v for /health", TrialTimeout)
+func runTrial(url string, reboot chan<- struct{}) {
+	logf("update: trial boot; waiting up to %v for %s", TrialTimeout, url)
 	c := http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(TrialTimeout)
 	for time.Now().Before(deadline) {
-		resp, err := c.Get("http://127.0.0.1:8080/health")
+		resp, err := c.Get(url)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -161,4 +162,33 @@ func promote() error {
 	os.Remove(tryingUKI)
 	syncDir(UpdateDir)
 	return nil
+}
+
+// healthURL is where statbox, run with args, answers /health: its --http
+// address, on loopback when it listens on every address. "" when the HTTP
+// listener is off.
+func healthURL(args []string) string {
+	addr := ":8080"
+	for i, a := range args {
+		a = strings.TrimPrefix(a, "-")
+		switch {
+		case strings.HasPrefix(a, "-http="):
+			addr = strings.TrimPrefix(a, "-http=")
+		case strings.HasPrefix(a, "http="):
+			addr = strings.TrimPrefix(a, "http=")
+		case (a == "-http" || a == "http") && i+1 < len(args):
+			addr = args[i+1]
+		}
+	}
+	if strings.EqualFold(addr, "off") || addr == "" {
+		return ""
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return ""
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/health"
 }
