@@ -72,7 +72,11 @@ func dhcpLoop(ifi net.Interface, hostname string, deadline time.Time, logf func(
 		logf("dhcp on %s: %v", ifi.Name, err)
 		return false
 	}
-	logf("network: %s has %s from %s (dhcp, %v), gateway %v", ifi.Name, l.Address, l.Server, l.Duration, l.Router)
+	gw := "none"
+	if l.Router.IsValid() {
+		gw = l.Router.String()
+	}
+	logf("network: %s has %s from %s (dhcp, %v), gateway %s", ifi.Name, l.Address, l.Server, l.Duration, gw)
 	go func() {
 		for {
 			renew := max(l.Duration/2, time.Minute)
