@@ -7,9 +7,11 @@ BIN      := bin/statbox
 FUZZTIME ?= 5s
 # Each fuzz target runs alone (go test -fuzz takes one at a time): package:target.
 FUZZ     := ./storage/whisper:FuzzParseHeader ./storage/whisper:FuzzUpdateFetch \
-            ./hotpath/carbon:FuzzStream ./hotpath/pickle:FuzzDecode
+            ./hotpath/carbon:FuzzStream ./hotpath/pickle:FuzzDecode \
+            ./kernel/proc:FuzzProcFiles ./render/graph:FuzzRender \
+            ./render/expr:FuzzParse
 
-.PHONY: build run test deps vet fuzz fuzz-save bench bench-whisper bench-carbon generate clean \
+.PHONY: build run test deps deps-graphite-web deps-ebpf vet fuzz fuzz-save bench bench-whisper bench-carbon bench-ebpf generate ebpf-vmlinux clean \
         image image-test deps-image
 
 build:
@@ -24,7 +26,7 @@ run: build
 # that for the install, and its databases are kept on removal.
 # As root they are installed; otherwise the tests that need them skip (or fail
 # with CI=true).
-deps:
+deps: deps-graphite-web deps-ebpf
 	@if ! /usr/bin/python3 -c 'import whisper, carbon' 2>/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing python3-whisper and graphite-carbon"; \
@@ -33,6 +35,18 @@ deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-whisper graphite-carbon tzdata >/dev/null; \
 	    rc=$$?; [ -n "$$made" ] && rm -f /usr/sbin/policy-rc.d; exit $$rc; \
 	  else echo "python3-whisper and graphite-carbon are missing and installing them needs root"; fi; \
+	fi
+
+# graphite-web 1.1.8, the reference the render tests ask side by side with
+# statbox (render/internal/graphiteweb starts it). It is a Django app run by
+# the tests themselves: no web server, no service.
+deps-graphite-web:
+	@if ! /usr/bin/python3 -c 'import importlib.util as u, sys; sys.exit(u.find_spec("graphite.render.functions") is None)' 2>/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing graphite-web"; \
+	    apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends graphite-web >/dev/null; \
+	  else echo "graphite-web is missing and installing it needs root"; fi; \
 	fi
 
 vet:
@@ -62,7 +76,7 @@ fuzz-save:
 	  mkdir -p "$$pkg/testdata/fuzz/$$name"; cp -n "$$cache/$$pkg/$$name"/* "$$pkg/testdata/fuzz/$$name/"; \
 	done
 
-bench: bench-whisper bench-carbon
+bench: bench-whisper bench-carbon bench-find
 
 bench-whisper: deps
 	./bench/whisper.sh
@@ -72,8 +86,51 @@ bench-whisper: deps
 bench-carbon: deps
 	./bench/carbon.sh
 
-generate:
+# Metric finds: the index over 1M names in memory, and /metrics/find over
+# HTTP on a 100k-file tree, statbox and graphite-web side by side (about 2
+# minutes; the tree is kept in STATBOX_BENCH_TREE for the next run).
+.PHONY: bench-find
+# The index's and the events API's fuzz targets join the list above.
+FUZZ += ./storage/index:FuzzFind ./storage/index:FuzzTaggedSeries ./render/events:FuzzParseEvent
+
+bench-find: deps
+	$(GO) test -run '^$$' -bench 'Find1M|TaggedSeries|WalkNames1M' -benchtime 20x ./storage/index
+	$(GO) test -run '^$$' -bench 'Build1M' -benchtime 3x ./storage/index
+	STATBOX_BENCH_TREE=$${STATBOX_BENCH_TREE:-/tmp/statbox-find-tree} $(GO) test -run '^$$' -bench 'FindHTTP' -benchtime 10x ./render/find
+
+# What the eBPF probes add to each system call (getpid, read; probes off and
+# on in alternating rounds), a collection round, and the probes' share of a
+# core over three 10 s intervals: about 3 minutes.
+bench-ebpf:
+	$(GO) test -run '^$$' -bench 'SyscallProbe' -benchtime 1000000x -count 5 ./kernel/ebpf
+	$(GO) test -run '^$$' -bench 'Collect$$' -count 5 ./kernel/ebpf
+	$(GO) test -run '^$$' -bench 'ProbeCPU' -benchtime 3x -v ./kernel/ebpf
+
+# clang and llvm-strip build kernel/ebpf's objects (bpf2go), bpftool dumps
+# vmlinux.h, and iproute2's ip makes the network namespaces of its tests:
+# from Debian's packages. The lock timeout waits out another apt.
+deps-ebpf:
+	@if ! command -v clang >/dev/null || ! command -v llvm-strip >/dev/null || \
+	    ! command -v bpftool >/dev/null || ! command -v ip >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing clang, llvm, bpftool, libbpf-dev and iproute2"; \
+	    apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq clang llvm bpftool libbpf-dev iproute2 >/dev/null; \
+	  else echo "clang, llvm, bpftool or iproute2 is missing and installing them needs root"; fi; \
+	fi
+
+# Rebuilds the generated files, the eBPF objects among them, and records
+# what those were built from (kernel/ebpf/generated.sum), which
+# kernel/ebpf's TestGenerated checks so that make test fails on stale ones.
+generate: deps-ebpf
 	$(GO) generate ./...
+	$(GO) test -count=1 -run '^TestGenerated$$' ./kernel/ebpf -args -update-sum
+
+# The kernel types the eBPF programs are compiled against, from this
+# machine's BTF: CO-RE relocates them on every other kernel, so this is
+# needed only for a type that the checked-in vmlinux.h lacks.
+ebpf-vmlinux: deps-ebpf
+	bpftool btf dump file /sys/kernel/btf/vmlinux format c > kernel/ebpf/headers/vmlinux.h
 
 clean:
 	rm -rf bin images/out

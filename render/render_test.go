@@ -28,13 +28,13 @@ func (f fakeFetcher) Fetch(dst []float64, name string, from, until, now int64) (
 
 func TestRenderJSON(t *testing.T) {
 	f := fakeFetcher{"a.b": {1, math.NaN(), 2.5, 1e16, math.Inf(1), 0.1}, "c": {}}
-	h := Handler(f, func() time.Time { return time.Unix(1_700_000_000, 0) })
+	h := Handler(Options{Fetcher: f, Now: func() time.Time { return time.Unix(1_700_000_000, 0) }})
 	cases := []struct{ query, ctype, body string }{
-		{"target=a.b&from=1699999640&until=1700000000", "application/json",
+		{"format=json&target=a.b&from=1699999640&until=1700000000", "application/json",
 			`[{"target": "a.b", "tags": {"name": "a.b"}, "datapoints": [[1.0, 1699999680], [null, 1699999740], [2.5, 1699999800], [1e+16, 1699999860], [1e9999, 1699999920], [0.1, 1699999980]]}]`},
-		{"target=missing&target=c&from=-5min", "application/json", `[{"target": "c", "tags": {"name": "c"}, "datapoints": []}]`},
-		{"target=c&from=-1h&jsonp=cb", "text/javascript", `cb([{"target": "c", "tags": {"name": "c"}, "datapoints": []}])`},
-		{"target=nothing", "application/json", `[]`},
+		{"format=json&target=missing&target=c&from=-5min", "application/json", `[]`}, // graphite-web's any(data): no values, no series
+		{"format=json&target=c&from=-1h&jsonp=cb", "text/javascript", `cb([])`},
+		{"format=json&target=nothing", "application/json", `[]`},
 	}
 	for _, c := range cases {
 		rec := httptest.NewRecorder()
@@ -44,7 +44,7 @@ func TestRenderJSON(t *testing.T) {
 			t.Errorf("%s: %d %s\n%s\nwant %s", c.query, rec.Code, rec.Header().Get("Content-Type"), body, c.body)
 		}
 	}
-	for _, q := range []string{"target=a.*", "target=a.b&format=png", "target=a.b&from=yesterday", "target=a.b&from=-1parsec"} {
+	for _, q := range []string{"target=sumSeries(a.b", "target=a.b&format=png", "target=nosuch(a.b)&format=json", "target=a.b&from=-1parsec"} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", "/render?"+q, nil))
 		if rec.Code != 400 {

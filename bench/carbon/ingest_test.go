@@ -2,8 +2,11 @@ package main
 
 import (
 	"flag"
+	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,7 +20,17 @@ var (
 	ingestMetrics = flag.Int("ingest.metrics", 100_000, "BenchmarkIngest: distinct metrics")
 	ingestRounds  = flag.Int("ingest.rounds", 100, "BenchmarkIngest: points per metric in each iteration")
 	ingestWarmup  = flag.Int("ingest.warmup", 1, "BenchmarkIngest: rounds written before timing, so that every file is open (0: time the first opens too)")
+	ingestSync    = flag.Duration("ingest.sync", 0, "BenchmarkIngest: the pool's msync interval (0: the daemon's default; negative: none, as when a run is shorter than it)")
+	ingestProfile = flag.String("ingest.cpuprofile", "", "BenchmarkIngest: write a CPU profile of the timed part only (not the set-up, warm-up and clean-up) to `FILE`")
 )
+
+// cpuTime is the process's user and system CPU time so far: on a shared,
+// noisy machine CPU per point says more than wall-clock rates do.
+func cpuTime() (time.Duration, int64) {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), ru.Minflt + ru.Majflt
+}
 
 // readSize is what the TCP listener reads at a time (listen.TCPOptions.ReadSize).
 const readSize = 64 << 10
@@ -42,12 +55,12 @@ func BenchmarkIngest(b *testing.B) {
 	if err := createTree(root, rules, metrics, 8); err != nil {
 		b.Fatal(err)
 	}
-	pool := whisper.NewPool(whisper.PoolOptions{})
+	pool := whisper.NewPool(whisper.PoolOptions{SyncInterval: *ingestSync})
 	c := cache.New(cache.Options{Dir: root, Pool: pool, Rules: func() *schema.Rules { return rules }})
 	defer pool.Close()
 	defer c.Close()
 	var stats carbon.Stats
-	s := carbon.NewStream(carbon.NewParser(c, &stats))
+	s := carbon.NewStream(carbon.NewParser(c.NewBatch(), &stats))
 	cn := newConn(0, 1, metrics)
 	now := time.Now().Unix()
 	ts := now - now%10 - 10*int64(*ingestWarmup+rounds)
@@ -78,6 +91,17 @@ func BenchmarkIngest(b *testing.B) {
 	runtime.GC()
 	var fed, written time.Duration
 	var points uint64
+	if *ingestProfile != "" {
+		f, err := os.Create(*ingestProfile)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cpu0, faults0 := cpuTime()
 	b.ResetTimer()
 	for b.Loop() {
 		start := time.Now()
@@ -92,6 +116,12 @@ func BenchmarkIngest(b *testing.B) {
 		ts -= 10 * int64(rounds)
 	}
 	b.StopTimer()
+	cpu, faults := cpuTime()
+	cpu -= cpu0
+	faults -= faults0
+	if *ingestProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	if got := stats.Points.Load(); got != total {
 		b.Fatalf("parser took %d points, want %d", got, total)
 	}
@@ -100,4 +130,6 @@ func BenchmarkIngest(b *testing.B) {
 	b.ReportMetric(float64(points)/written.Seconds(), "persisted/s")
 	b.ReportMetric(float64(st.Committed)/float64(st.UpdateOperations), "points/update")
 	b.ReportMetric(float64(written.Nanoseconds())/float64(points), "ns/point")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(points), "cpu-ns/point")
+	b.ReportMetric(float64(faults)/float64(points), "faults/point")
 }

@@ -14,6 +14,14 @@ type Sink interface {
 	Store(name []byte, timestamp int64, value float64)
 }
 
+// Flusher is a Sink that holds points back to store them in batches. A
+// Parser calls Flush whenever it flushes its counts: when Stream.Feed,
+// Stream.Close and Packet return, so no point outlives the call that parsed
+// it in the sink's buffer.
+type Flusher interface {
+	Flush()
+}
+
 // Limits of the protocol as statbox speaks it. PROTOCOL.md explains each.
 const (
 	// DefaultMaxLineLength is the longest line, in bytes without its '\n', that a

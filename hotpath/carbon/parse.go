@@ -16,6 +16,7 @@ type Parser struct {
 	Now func() int64
 
 	sink    Sink
+	flusher Flusher // sink, when it batches
 	stats   *Stats
 	pending [nCounters]uint64
 	name    []byte // the normalised name of a tagged metric
@@ -24,7 +25,8 @@ type Parser struct {
 
 // NewParser returns a Parser that hands points to sink and counts into stats.
 func NewParser(sink Sink, stats *Stats) *Parser {
-	return &Parser{sink: sink, stats: stats}
+	f, _ := sink.(Flusher)
+	return &Parser{sink: sink, flusher: f, stats: stats}
 }
 
 // ParseLine parses one line (without its '\n'; a '\r' or other whitespace around
@@ -106,10 +108,14 @@ func breakLen(b []byte) int {
 }
 
 // Flush adds the counts the Parser has kept since the last Flush to its
-// Stats. Stream.Feed, Stream.Close and Packet flush when they return; a
-// caller of ParseLine flushes when it is done with a buffer. Counting locally
-// keeps atomic operations out of the per-line work.
+// Stats, and flushes the sink when it is a Flusher. Stream.Feed, Stream.Close
+// and Packet flush when they return; a caller of ParseLine flushes when it is
+// done with a buffer. Counting locally keeps atomic operations out of the
+// per-line work.
 func (p *Parser) Flush() {
+	if p.flusher != nil {
+		p.flusher.Flush()
+	}
 	for c, n := range p.pending {
 		if n != 0 {
 			p.stats.counter(counter(c)).Add(n)

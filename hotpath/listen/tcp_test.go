@@ -668,8 +668,10 @@ func TestTCPDrainWaitsForQuiet(t *testing.T) {
 	start := time.Now()
 	drain(t, l, 10*time.Second)
 	<-sent
-	if took := time.Since(start); took > 3*time.Second {
-		t.Errorf("drain took %v", took)
+	// The client falls quiet after about 250 ms: the drain ends then, not
+	// at DrainGrace (10 s). The bound is far from both, for loaded machines.
+	if took := time.Since(start); took > 8*time.Second {
+		t.Errorf("drain took %v: it waited for DrainGrace rather than the quiet", took)
 	}
 	var data []byte
 	for _, d := range byClient(t, rs) {

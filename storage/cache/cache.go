@@ -78,8 +78,13 @@ type Cache struct {
 }
 
 type shard struct {
-	mu    sync.Mutex
-	m     map[string]*series
+	mu sync.Mutex
+	// m holds the shard's series by the hash of their name, those whose
+	// hashes collide chained through series.next. Keyed by the hash Store
+	// computes anyway to pick the shard, it needs no second hash of the name,
+	// and its probes compare integers held in the map's own groups rather
+	// than strings elsewhere in memory.
+	m     map[uint64]*series
 	dirty []*series
 	_     [64]byte // keep shards' locks off each other's cache lines
 }
@@ -87,7 +92,8 @@ type shard struct {
 // series is one metric's pending points. Its fields are guarded by its
 // shard's lock, except path, which only its writer touches.
 type series struct {
-	shard  *shard // its own, so that the writer need not hash its name again
+	shard  *shard  // its own, so that the writer need not hash its name again
+	next   *series // the next series whose name has the same hash
 	name   string
 	path   string
 	points []whisper.Point // accepted, not yet taken by the writer
@@ -111,7 +117,7 @@ func New(opts Options) *Cache {
 		c.creates = newBucket(opts.MaxCreatesPerMinute, opts.Now)
 	}
 	for i := range c.shards {
-		c.shards[i].m = make(map[string]*series)
+		c.shards[i].m = make(map[uint64]*series)
 	}
 	for i := 0; i < opts.Writers; i++ {
 		c.writers = append(c.writers, &writer{c: c, id: i, wake: make(chan struct{}, 1)})
@@ -123,14 +129,14 @@ func New(opts Options) *Cache {
 	return c
 }
 
-func (c *Cache) shardIndex(name []byte) int {
-	return int(maphash.Bytes(c.seed, name) % shardCount)
-}
-
-// shardOf is the shard of a name held as a string; maphash hashes a string
-// and the same bytes alike.
-func (c *Cache) shardOf(name string) *shard {
-	return &c.shards[maphash.String(c.seed, name)%shardCount]
+// find is the series of name, whose hash is h, or nil. The caller holds
+// sh.mu. (Store has its own copy of the loop, for a name in bytes.)
+func (sh *shard) find(h uint64, name string) *series {
+	s := sh.m[h]
+	for s != nil && s.name != name {
+		s = s.next
+	}
+	return s
 }
 
 // Store accepts one point for name. It copies what it keeps; a new name is
@@ -145,41 +151,65 @@ func (c *Cache) Store(name []byte, timestamp int64, value float64) {
 		c.droppedFull.Add(1)
 		return
 	}
-	i := c.shardIndex(name)
+	h := maphash.Bytes(c.seed, name)
+	i := int(h % shardCount)
 	sh := &c.shards[i]
+	c.size.Add(1)
 	sh.mu.Lock()
-	s := sh.m[string(name)]
+	res := c.put(sh, h, name, timestamp, value)
+	sh.mu.Unlock()
+	switch res {
+	case putBadName:
+		c.size.Add(-1)
+		c.droppedBadName.Add(1)
+	case putQueued:
+		c.queued.Add(1)
+		c.writers[i%len(c.writers)].poke()
+	}
+}
+
+// What put did with a point.
+const (
+	putAdded   = iota // to a series already queued for its writer
+	putQueued         // to a series it queued for its writer
+	putBadName        // nothing: the name cannot be a file in the tree
+)
+
+// put adds a point to its series in sh, whose lock the caller holds, making
+// the series when the name is new. h is the name's hash. The caller counts
+// what put reports: size was counted before the point became visible to a
+// writer, which may write and subtract it the moment the lock is released.
+func (c *Cache) put(sh *shard, h uint64, name []byte, timestamp int64, value float64) int {
+	s := sh.m[h]
+	for s != nil && s.name != string(name) {
+		s = s.next
+	}
 	if s == nil {
 		if err := layout.Check(name); err != nil {
-			sh.mu.Unlock()
-			c.droppedBadName.Add(1)
 			c.opts.Log.Debug("metric name rejected", "name", string(name), "err", err)
-			return
+			return putBadName
 		}
-		s = &series{shard: sh, name: string(name)}
-		sh.m[s.name] = s
+		s = &series{shard: sh, next: sh.m[h], name: string(name), points: make([]whisper.Point, 0, 4)}
+		sh.m[h] = s
 		c.metrics.Add(1)
 	}
 	s.points = append(s.points, whisper.Point{Timestamp: timestamp, Value: value})
-	c.size.Add(1)
-	wake := !s.queued
-	if wake {
-		s.queued = true
-		sh.dirty = append(sh.dirty, s)
-		c.queued.Add(1)
+	if s.queued {
+		return putAdded
 	}
-	sh.mu.Unlock()
-	if wake {
-		c.writers[i%len(c.writers)].poke()
-	}
+	s.queued = true
+	sh.dirty = append(sh.dirty, s)
+	return putQueued
 }
 
 // Points appends to dst the points of name still in the cache, oldest
 // accepted first, so that a fetch can merge what is not yet on disk.
 func (c *Cache) Points(dst []whisper.Point, name string) []whisper.Point {
-	sh := c.shardOf(name)
+	// maphash hashes a string and the same bytes alike.
+	h := maphash.String(c.seed, name)
+	sh := &c.shards[h%shardCount]
 	sh.mu.Lock()
-	if s := sh.m[name]; s != nil {
+	if s := sh.find(h, name); s != nil {
 		dst = append(dst, s.flight...)
 		dst = append(dst, s.points...)
 	}
@@ -285,12 +315,28 @@ func (w *writer) pass(draining bool) bool {
 		}
 		c.queued.Add(-int64(len(w.batch)))
 		sh.mu.Unlock()
-		for _, s := range w.batch {
+		for k, s := range w.batch {
 			worked = w.write(s, now, draining) || worked
+			if k%yieldEvery == yieldEvery-1 && !c.pressed() {
+				runtime.Gosched()
+			}
 		}
 		clear(w.batch)
 	}
 	return worked
+}
+
+// yieldEvery is how many updates a writer makes between offers of its
+// core to the receivers: a receiver that waits for a core holds up the
+// sender, while points a writer leaves in the cache meanwhile only make its
+// next update of their metric carry more of them, for the price of one.
+// With one core, receivers thus come first; past half of MaxPoints writers
+// stop offering.
+const yieldEvery = 16
+
+// pressed reports whether the cache holds more than half the points it may.
+func (c *Cache) pressed() bool {
+	return c.opts.MaxPoints > 0 && c.size.Load() > int64(c.opts.MaxPoints/2)
 }
 
 // take moves a queued metric's points in flight, under its shard's lock.

@@ -47,11 +47,9 @@ type File struct {
 	life   sync.Mutex   // Sync and Close: a sync never waits for writes, nor they for it
 	dirty  atomic.Bool
 	closed bool // set under both mu and life
-	// scratch for UpdateMany, reused under mu so steady-state writes do not allocate.
-	aligned    []Point
-	lowerKeys  []int64
-	lowerOrder []int64
-	pyset      pySet
+	// bases caches each archive's base interval once it is set (see base);
+	// guarded by mu, used by writes only.
+	bases []int64
 }
 
 // Open maps the whisper file at path and checks its header.
@@ -99,7 +97,7 @@ func Open(path string, opts Options) (*File, error) {
 		unix.Close(fd)
 		fd = -1
 	}
-	return &File{Header: h, path: path, fd: fd, data: data, opts: opts}, nil
+	return &File{Header: h, path: path, fd: fd, data: data, opts: opts, bases: make([]int64, len(h.Archives))}, nil
 }
 
 // Path is the file's path as given to Open.
@@ -228,6 +226,11 @@ func (f *File) putPoint(off, interval int64, v float64) error {
 	if interval < 0 || interval > math.MaxUint32 {
 		return fmt.Errorf("write %s: timestamp %d does not fit whisper's 32-bit field", f.path, interval)
 	}
+	for i := range f.Header.Archives {
+		if int64(f.Header.Archives[i].Offset) == off {
+			f.bases[i] = 0
+		}
+	}
 	b := f.data[off : off+PointSize]
 	binary.BigEndian.PutUint32(b, uint32(interval))
 	binary.BigEndian.PutUint64(b[4:], math.Float64bits(v))
@@ -240,10 +243,36 @@ func offsetOf(a *ArchiveInfo, base, interval int64) int64 {
 	return int64(a.Offset) + floorMod(pointDistance*PointSize, a.Size())
 }
 
+// base is the interval in archive a's first slot, relative to which every
+// point of a is placed; 0 while a has never been written. It is kept in
+// memory once set, because reading the slot again would touch one more page
+// of the file on every write: putPoint forgets it when it writes a first
+// slot (whisper.py's placement of runs does not always keep that slot's
+// interval a whole number of turns of the ring from the last). With
+// Options.Lock other processes write the file too, so it is read every time.
+// The caller holds f.mu for writing.
+func (f *File) base(a *ArchiveInfo) int64 {
+	if f.opts.Lock {
+		b, _ := f.pointAt(int64(a.Offset))
+		return b
+	}
+	i := 0
+	for &f.Header.Archives[i] != a {
+		i++
+	}
+	if b := f.bases[i]; b != 0 {
+		return b
+	}
+	b, _ := f.pointAt(int64(a.Offset))
+	f.bases[i] = b
+	return b
+}
+
 // slotFor is where interval is written in a: the first slot when the archive
 // has never been written (its base interval is 0), else relative to the base.
+// The caller holds f.mu for writing.
 func (f *File) slotFor(a *ArchiveInfo, interval int64) int64 {
-	base, _ := f.pointAt(int64(a.Offset))
+	base := f.base(a)
 	if base == 0 {
 		return int64(a.Offset)
 	}

@@ -43,7 +43,12 @@ func Merge(src, dst *File, from, until, now int64) error {
 		if len(points) == 0 {
 			continue
 		}
-		if err := dst.write(func() error { return dst.archiveUpdateMany(ai, points) }); err != nil {
+		err := dst.write(func() error {
+			s := scratchPool.Get().(*scratch)
+			defer scratchPool.Put(s)
+			return dst.archiveUpdateMany(s, ai, points)
+		})
+		if err != nil {
 			return err
 		}
 	}

@@ -5,7 +5,20 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 )
+
+// scratch is UpdateMany's working memory, shared between files rather than
+// kept by each: a tree of many files would otherwise hold a set of buffers
+// per file, each cold by the time its file is written again.
+type scratch struct {
+	aligned    []Point
+	lowerKeys  []int64
+	lowerOrder []int64
+	pyset      pySet
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
 // UpdateMany writes points as whisper.py's update_many() does: each point goes
 // to the most precise archive whose retention covers its age (points older than
@@ -28,6 +41,8 @@ func (f *File) UpdateMany(points []Point, now int64) error {
 }
 
 func (f *File) updateMany(points []Point, now int64) error {
+	s := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(s)
 	// whisper.py sorts newest first with a stable sort, then reverses each
 	// archive's share: reversing first and sorting oldest first is the same.
 	slices.Reverse(points)
@@ -38,7 +53,7 @@ func (f *File) updateMany(points []Point, now int64) error {
 		age := now - points[i].Timestamp
 		for archives[a].Retention() < age {
 			if end > i+1 {
-				if err := f.archiveUpdateMany(a, points[i+1:end]); err != nil {
+				if err := f.archiveUpdateMany(s, a, points[i+1:end]); err != nil {
 					return err
 				}
 			}
@@ -50,28 +65,28 @@ func (f *File) updateMany(points []Point, now int64) error {
 		}
 	}
 	if end > 0 {
-		return f.archiveUpdateMany(a, points[:end])
+		return f.archiveUpdateMany(s, a, points[:end])
 	}
 	return nil
 }
 
 // archiveUpdateMany writes points, oldest first, into archive ai and propagates
 // them, as whisper.py's __archive_update_many does.
-func (f *File) archiveUpdateMany(ai int, points []Point) error {
+func (f *File) archiveUpdateMany(s *scratch, ai int, points []Point) error {
 	a := &f.Header.Archives[ai]
 	step := int64(a.SecondsPerPoint)
-	aligned := f.aligned[:0]
+	aligned := s.aligned[:0]
 	for _, p := range points {
 		aligned = append(aligned, Point{p.Timestamp - floorMod(p.Timestamp, step), p.Value})
 	}
-	f.aligned = aligned
+	s.aligned = aligned
 
 	// Points are written in runs of consecutive intervals, each run placed by
 	// its start relative to the archive's base (the first slot's interval); an
 	// empty archive takes the first run's start as its base. whisper.py starts
 	// a run's position from its last interval minus its length, and lets a
 	// point follow an interval of 0 as if consecutive: both are kept.
-	base, _ := f.pointAt(int64(a.Offset))
+	base := f.base(a)
 	archiveEnd := a.end()
 	var runFirst, runLen int
 	var prev int64
@@ -135,14 +150,14 @@ func (f *File) archiveUpdateMany(ai int, points []Point) error {
 			continue
 		}
 		lstep := int64(lower.SecondsPerPoint)
-		keys := f.lowerKeys[:0]
+		keys := s.lowerKeys[:0]
 		for _, p := range unique {
 			keys = append(keys, p.Timestamp-floorMod(p.Timestamp, lstep))
 		}
-		f.lowerKeys = keys
-		f.lowerOrder = f.pyset.order(f.lowerOrder[:0], keys)
+		s.lowerKeys = keys
+		s.lowerOrder = s.pyset.order(s.lowerOrder[:0], keys)
 		further := false
-		for _, iv := range f.lowerOrder {
+		for _, iv := range s.lowerOrder {
 			ok, err := f.propagate(iv, higher, lower)
 			if err != nil {
 				return err
