@@ -32,6 +32,7 @@ type Config struct {
 	SelfInterval        time.Duration // self-metrics under statbox.<host>.
 
 	StatsdConfig statsdConfig // etsy statsd's output settings, --forward, --statsd-debug (statsd.go)
+	UpdateDir    string       // where POST /update stores a new system for statbox-init; "" turns it off
 
 	LogLevel slog.Level
 }
@@ -61,6 +62,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.IntVar(&c.MaxCacheSize, "max-cache-size", 20_000_000, "points held in memory awaiting write before new points are dropped, as carbon's MAX_CACHE_SIZE")
 	fs.DurationVar(&c.SelfInterval, "self-interval", time.Minute, "how often statbox writes its own metrics under statbox.<host>. (0: never)")
 	addStatsdFlags(fs, &c.StatsdConfig)
+	fs.StringVar(&c.UpdateDir, "update-dir", "", "`DIR` where POST /update stores a new system for the appliance's init (set by the appliance image; default off)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return c, err

@@ -16,6 +16,8 @@ commands:
   whisper     whisper file tools, as whisper-create, -info, -fetch, -update,
               -dump, -resize, -merge and -fill take them:
                 statbox whisper create|info|fetch|update|dump|resize|merge|fill ARGS
+  update      send a new system to an appliance, which tries it once:
+                statbox update http://BOX:8080 statbox.img
   version     print the version
 `
 
@@ -34,6 +36,8 @@ func Main(args []string) int {
 		return Run(args[1:], os.Stdout, os.Stderr)
 	case "whisper":
 		return whispertool.Main(args[1:], whispertool.Env{Stdout: os.Stdout, Stderr: os.Stderr})
+	case "update":
+		return Update(args[1:], os.Stdout, os.Stderr)
 	case "version", "--version":
 		fmt.Println("statbox", Version)
 		return 0

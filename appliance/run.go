@@ -257,6 +257,9 @@ func (d *daemon) routes() http.Handler {
 	eh := &renderevents.Handler{Store: d.events, Now: time.Now}
 	mux.Handle("/events", eh)
 	mux.Handle("/events/", eh)
+	if d.cfg.UpdateDir != "" {
+		mux.Handle("POST /update", updateHandler(d.cfg.UpdateDir))
+	}
 	return mux
 }
 
