@@ -37,9 +37,9 @@ var tmpSeq atomic.Uint64
 
 // Create makes a whisper file at path with the given archives, after
 // ValidateArchiveList (which sorts them). The file is written under a
-// temporary name in the same directory and linked into place only when
-// complete, so a full disk or a crash never leaves a half-written file at
-// path, and an existing file is never replaced.
+// temporary name in the same directory, synced, and linked into place only
+// when complete, so a full disk, a crash or a power cut never leaves a
+// half-written file at path, and an existing file is never replaced.
 func Create(path string, archives []Retention, opts CreateOptions) error {
 	if err := ValidateArchiveList(archives); err != nil {
 		return err
@@ -57,6 +57,15 @@ func Create(path string, archives []Retention, opts CreateOptions) error {
 		return &os.PathError{Op: "create", Path: tmp, Err: err}
 	}
 	err = writeNew(fd, &h, opts.Sparse)
+	if err == nil {
+		// On disk before its name is: ext4 may commit the rename before the
+		// data, and a power cut then leaves a file of zeros at path, which
+		// no whisper reader can open (seen in the appliance image's
+		// hard-kill test).
+		if err = unix.Fdatasync(fd); err != nil {
+			err = fmt.Errorf("fdatasync: %w", err)
+		}
+	}
 	if e := unix.Close(fd); err == nil && e != nil {
 		err = e
 	}
