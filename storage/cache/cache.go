@@ -315,28 +315,12 @@ func (w *writer) pass(draining bool) bool {
 		}
 		c.queued.Add(-int64(len(w.batch)))
 		sh.mu.Unlock()
-		for k, s := range w.batch {
+		for _, s := range w.batch {
 			worked = w.write(s, now, draining) || worked
-			if k%yieldEvery == yieldEvery-1 && !c.pressed() {
-				runtime.Gosched()
-			}
 		}
 		clear(w.batch)
 	}
 	return worked
-}
-
-// yieldEvery is how many updates a writer makes between offers of its
-// core to the receivers: a receiver that waits for a core holds up the
-// sender, while points a writer leaves in the cache meanwhile only make its
-// next update of their metric carry more of them, for the price of one.
-// With one core, receivers thus come first; past half of MaxPoints writers
-// stop offering.
-const yieldEvery = 16
-
-// pressed reports whether the cache holds more than half the points it may.
-func (c *Cache) pressed() bool {
-	return c.opts.MaxPoints > 0 && c.size.Load() > int64(c.opts.MaxPoints/2)
 }
 
 // take moves a queued metric's points in flight, under its shard's lock.
