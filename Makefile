@@ -47,6 +47,8 @@ deps-graphite-web:
 	    apt-get -o DPkg::Lock::Timeout=600 update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends graphite-web >/dev/null; \
 	  else echo "graphite-web is missing and installing it needs root"; fi; \
+	fi
+
 # etsy statsd 0.9.0, the reference of hotpath/statsd's conformance test and
 # of bench-statsd, from npm into the git-ignored .deps/statsd (node from Debian).
 deps-statsd:
@@ -110,6 +112,13 @@ bench-find: deps
 	$(GO) test -run '^$$' -bench 'Build1M' -benchtime 3x ./storage/index
 	STATBOX_BENCH_TREE=$${STATBOX_BENCH_TREE:-/tmp/statbox-find-tree} $(GO) test -run '^$$' -bench 'FindHTTP' -benchtime 10x ./render/find
 
+# statsd over loopback UDP, statbox and etsy statsd 0.9.0 side by side, each
+# server pinned to core 0 and the sender to core 1, plus the parser's and the
+# aggregation's Go benchmarks (CPU time per line) and memory per key: about 10 minutes.
+bench-statsd: deps-statsd
+	$(GO) test -run='^$$' -bench='Parse|Shard|Memory1M' -benchtime=2s ./hotpath/statsd
+	./bench/statsd.sh
+
 # What the eBPF probes add to each system call (getpid, read; probes off and
 # on in alternating rounds), a collection round, and the probes' share of a
 # core over three 10 s intervals: about 3 minutes.
@@ -135,14 +144,6 @@ deps-ebpf:
 # what those were built from (kernel/ebpf/generated.sum), which
 # kernel/ebpf's TestGenerated checks so that make test fails on stale ones.
 generate: deps-ebpf
-# statsd over loopback UDP, statbox and etsy statsd 0.9.0 side by side, each
-# server pinned to core 0 and the sender to core 1, plus the parser's and the
-# aggregation's Go benchmarks (CPU time per line) and memory per key: about 10 minutes.
-bench-statsd: deps-statsd
-	$(GO) test -run='^$$' -bench='Parse|Shard|Memory1M' -benchtime=2s ./hotpath/statsd
-	./bench/statsd.sh
-
-generate:
 	$(GO) generate ./...
 	$(GO) test -count=1 -run '^TestGenerated$$' ./kernel/ebpf -args -update-sum
 
@@ -163,8 +164,8 @@ IMAGE       := images/out/statbox.img
 IMAGE_CACHE ?= images/out/cache
 IMAGE_EPOCH := $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 IMAGE_GO    := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags='-s -w -buildid='
-# The image test sends statsd traffic only when the statsd listener is in
-# the build (auto); set to require once it is merged, so its absence fails.
+# The image test sends statsd traffic and requires it back (require); auto
+# sends it only when the build has a statsd listener.
 IMAGE_TEST_STATSD ?= require
 
 image: deps-image
