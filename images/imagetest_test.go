@@ -88,6 +88,7 @@ func TestImage(t *testing.T) {
 			t.Logf("boot 1: %s", strings.TrimSpace(l))
 		}
 	}
+	vm.mustEBPF(t)
 	now := time.Now().Unix() / 10 * 10
 	want := map[string]map[int64]float64{}
 	var lines bytes.Buffer
@@ -340,6 +341,24 @@ func (v *vm) mustSeeLog(t *testing.T, s string, wait time.Duration) {
 			t.Fatalf("boot %d: the serial console never said %q", v.n, s)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// mustEBPF fails unless statbox loaded every eBPF probe on the image's
+// kernel (Debian 12's 6.1), whose verifier is older than the development
+// machine's: a program it rejects is left out with only a warning, so
+// without this check the box would ship with runqlat or biolatency
+// silently gone, as it once did ("R0 unbounded memory access").
+func (v *vm) mustEBPF(t *testing.T) {
+	t.Helper()
+	// Open runs, and logs what it leaves out, before this line.
+	v.mustSeeLog(t, "msg=\"collection started\"", 30*time.Second)
+	for _, l := range strings.Split(v.serial(), "\n") {
+		for _, bad := range []string{"ebpf: probe left out", "ebpf: counter left out", "eBPF collection off"} {
+			if strings.Contains(l, bad) {
+				t.Errorf("boot %d: %s", v.n, strings.TrimSpace(l))
+			}
+		}
 	}
 }
 

@@ -108,6 +108,10 @@ func explain(err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, new(*ebpf.VerifierError)):
+		// The verifier refuses with EACCES too: its log says why, and
+		// the program, not the machine's permissions, is to blame.
+		return fmt.Errorf("%w (the verifier of this kernel rejected the program)", err)
 	case errors.Is(err, unix.EPERM), errors.Is(err, unix.EACCES):
 		return fmt.Errorf("%w (not permitted: not root, lockdown, or an LSM forbids bpf)", err)
 	case errors.Is(err, ebpf.ErrNotSupported), errors.Is(err, unix.EOPNOTSUPP):

@@ -41,19 +41,28 @@ static __always_inline __u32 log2_u32(__u32 v)
 	return r;
 }
 
-/* hist_slot is the bucket of a latency in nanoseconds. */
+/* hist_slot is the bucket of a latency in nanoseconds.
+ *
+ * Its result indexes an array, so the verifier must see it below
+ * HIST_SLOTS. A clamp (if (slot >= HIST_SLOTS) slot = HIST_SLOTS - 1) is
+ * not enough on every kernel: clang compares a zero-extended copy of slot
+ * and indexes with the original, and 6.1's verifier does not carry the
+ * bound across ("R0 unbounded memory access"; 6.18's does). A mask bounds
+ * the value itself, through any copy; barrier_var keeps clang from
+ * dropping it. */
+_Static_assert(HIST_SLOTS == 32, "hist_slot caps at 2^31 µs and masks with 31");
+
 static __always_inline __u32 hist_slot(__u64 ns)
 {
 	__u64 us = ns / 1000;
 	__u32 slot;
 
-	if (us >> 32)
-		slot = log2_u32(us >> 32) + 32;
-	else
-		slot = log2_u32(us);
-	if (slot >= HIST_SLOTS)
+	if (us >> 32) /* 71 minutes and more: the last slot */
 		slot = HIST_SLOTS - 1;
-	return slot;
+	else
+		slot = log2_u32(us); /* 0..31 */
+	barrier_var(slot);
+	return slot & (HIST_SLOTS - 1);
 }
 
 #endif
