@@ -20,6 +20,7 @@ import (
 	"statbox/render/expr"
 	"statbox/render/graph"
 	"statbox/render/pyfmt"
+	"statbox/render/pyjson"
 	"statbox/storage/whisper"
 )
 
@@ -505,37 +506,7 @@ func appendTagsJSON(dst []byte, t *Tags) []byte {
 }
 
 // appendJSONString writes s as Python's json.dumps does with its default
-// ensure_ascii: every non-ASCII character as a \u escape (surrogate pairs
-// beyond the BMP), control characters as \uXXXX but for \b \f \n \r \t.
+// ensure_ascii.
 func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	u := func(dst []byte, r rune) []byte {
-		return append(dst, '\\', 'u', hex[r>>12&0xf], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf])
-	}
-	dst = append(dst, '"')
-	for _, r := range s {
-		switch {
-		case r == '"' || r == '\\':
-			dst = append(dst, '\\', byte(r))
-		case r == '\b':
-			dst = append(dst, `\b`...)
-		case r == '\f':
-			dst = append(dst, `\f`...)
-		case r == '\n':
-			dst = append(dst, `\n`...)
-		case r == '\r':
-			dst = append(dst, `\r`...)
-		case r == '\t':
-			dst = append(dst, `\t`...)
-		case r < 0x20 || r > 0x7e && r < 0x10000:
-			dst = u(dst, r)
-		case r >= 0x10000:
-			r -= 0x10000
-			dst = u(dst, 0xd800+(r>>10))
-			dst = u(dst, 0xdc00+(r&0x3ff))
-		default:
-			dst = append(dst, byte(r))
-		}
-	}
-	return append(dst, '"')
+	return pyjson.AppendString(dst, s, true)
 }
