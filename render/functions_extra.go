@@ -288,16 +288,7 @@ func init() {
 				return nil, err
 			}
 			for _, s := range list {
-				left := strings.LastIndexByte(s.Name, '(') + 1
-				right := strings.IndexByte(s.Name, ')')
-				if right < 0 {
-					right = len(s.Name)
-				}
-				clean := ""
-				if left < right {
-					clean = s.Name[left:right]
-				}
-				parts := strings.Split(clean, ".")
+				parts := strings.Split(innerPath(s.Name), ".")
 				lo, hi := pySlice(start, len(parts)), len(parts)
 				if stop != 0 {
 					hi = pySlice(stop, len(parts))

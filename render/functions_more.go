@@ -113,16 +113,7 @@ func registerAliases() {
 				return nil, err
 			}
 			for _, s := range list {
-				left := strings.LastIndexByte(s.Name, '(') + 1
-				right := strings.IndexByte(s.Name, ')')
-				if right < 0 {
-					right = len(s.Name)
-				}
-				clean := ""
-				if left < right {
-					clean = s.Name[left:right]
-				}
-				parts := strings.Split(clean, ".")
+				parts := strings.Split(innerPath(s.Name), ".")
 				n := parts[len(parts)-1]
 				if i := strings.IndexByte(n, ','); i >= 0 {
 					n = n[:i]
@@ -605,4 +596,19 @@ func legendValueOptions() []string {
 		o = append(o, n, n+"Series")
 	}
 	return append(o, "si", "binary")
+}
+
+// innerPath is the metric path inside a series name's innermost call, as
+// aliasByMetric and substr read it: what lies between the last '(' and the
+// first ')' (to the end without one), or "" when they are out of order.
+func innerPath(name string) string {
+	left := strings.LastIndexByte(name, '(') + 1
+	right := strings.IndexByte(name, ')')
+	if right < 0 {
+		right = len(name)
+	}
+	if left >= right {
+		return ""
+	}
+	return name[left:right]
 }
