@@ -597,18 +597,7 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			if step <= 0 {
-				return nil, inputErrorf("time: step must be positive")
-			}
-			if err := checkMade("time", (a.ctx.until-a.ctx.from)/int64(step)); err != nil {
-				return nil, err
-			}
-			var vals []float64
-			for t := a.ctx.from; t < a.ctx.until; t += int64(step) {
-				vals = append(vals, float64(t))
-			}
-			return []*Series{{Name: name, PathExpression: name, Start: a.ctx.from, End: a.ctx.until, Step: int64(step), Values: vals,
-				ConsolidationFunc: "average", ValuesPerPoint: 1, XFilesFactor: a.ctx.xff}}, nil
+			return generated(a, "time", name, step, func(t int64) float64 { return float64(t) })
 		}})
 }
 

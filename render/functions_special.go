@@ -29,18 +29,7 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			if step <= 0 {
-				return nil, inputErrorf("sinFunction: step must be positive")
-			}
-			if err := checkMade("sinFunction", (a.ctx.until-a.ctx.from)/int64(step)); err != nil {
-				return nil, err
-			}
-			var vals []float64
-			for t := a.ctx.from; t < a.ctx.until; t += int64(step) {
-				vals = append(vals, math.Sin(float64(t))*amp)
-			}
-			return []*Series{{Name: name, PathExpression: name, Start: a.ctx.from, End: a.ctx.until, Step: int64(step), Values: vals,
-				ConsolidationFunc: "average", ValuesPerPoint: 1, XFilesFactor: a.ctx.xff}}, nil
+			return generated(a, "sinFunction", name, step, func(t int64) float64 { return math.Sin(float64(t)) * amp })
 		}})
 	register(&function{name: "verticalLine", group: "Graph", desc: "A vertical line at a time, with a label and color.",
 		params: []param{{name: "ts", typ: "date", required: true}, {name: "label", typ: "string"}, {name: "color", typ: "string"}},
@@ -393,20 +382,12 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			if step <= 0 {
-				return nil, inputErrorf("randomWalkFunction: step must be positive")
-			}
-			if err := checkMade("randomWalkFunction", (a.ctx.until-a.ctx.from)/int64(step)); err != nil {
-				return nil, err
-			}
-			var vals []float64
 			cur := 0.0
-			for t := a.ctx.from; t < a.ctx.until; t += int64(step) {
-				vals = append(vals, cur)
+			return generated(a, "randomWalkFunction", name, step, func(int64) float64 {
+				v := cur
 				cur += rand.Float64() - 0.5
-			}
-			return []*Series{{Name: name, PathExpression: name, Start: a.ctx.from, End: a.ctx.until, Step: int64(step), Values: vals,
-				ConsolidationFunc: "average", ValuesPerPoint: 1, XFilesFactor: a.ctx.xff}}, nil
+				return v
+			})
 		}})
 }
 
@@ -499,5 +480,23 @@ func weightedAverage(a *args) ([]*Series, error) {
 	}
 	name := "weightedAverage(" + set(avgs) + ", " + set(weights) + ", " + strings.Join(ns, ",") + ")"
 	return []*Series{{Name: name, PathExpression: name, Start: sumP.Start, End: sumP.End, Step: sumP.Step, Values: vals,
+		ConsolidationFunc: "average", ValuesPerPoint: 1, XFilesFactor: a.ctx.xff}}, nil
+}
+
+// generated is the series named name of the functions that make their
+// values rather than read them (time, sinFunction, randomWalkFunction): one
+// value from value(t) for each step seconds over the request's range.
+func generated(a *args, fname, name string, step int, value func(t int64) float64) ([]*Series, error) {
+	if step <= 0 {
+		return nil, inputErrorf("%s: step must be positive", fname)
+	}
+	if err := checkMade(fname, (a.ctx.until-a.ctx.from)/int64(step)); err != nil {
+		return nil, err
+	}
+	var vals []float64
+	for t := a.ctx.from; t < a.ctx.until; t += int64(step) {
+		vals = append(vals, value(t))
+	}
+	return []*Series{{Name: name, PathExpression: name, Start: a.ctx.from, End: a.ctx.until, Step: int64(step), Values: vals,
 		ConsolidationFunc: "average", ValuesPerPoint: 1, XFilesFactor: a.ctx.xff}}, nil
 }
