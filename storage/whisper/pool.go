@@ -125,7 +125,9 @@ type poolEntry struct {
 	ready chan struct{} // closed when the open has finished
 	refs  int
 	// cached says the entry is in the pool's map and LRU list.
-	cached     bool
+	cached bool
+	// used says the entry was acquired since eviction's sweep last passed it.
+	used       bool
 	idx        int // in pool.mapped, or -1
 	prev, next *poolEntry
 	// release is unref bound once, so that handing it out allocates nothing.
@@ -196,6 +198,44 @@ func (p *Pool) MaxOpen() int { return p.maxOpen }
 // file's error matches os.ErrNotExist, a file that is not whisper's is a
 // *CorruptError.
 func (p *Pool) Acquire(path string) (*File, func(), error) {
+	f, e, err := p.acquire(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, e.release, nil
+}
+
+// Ref remembers which of a pool's entries a path had, so that acquiring the
+// same path again skips the pool's map: a cache writer keeps one per metric.
+// The zero Ref is ready for use. A Ref serves one path of one pool, and is
+// not safe for concurrent use.
+type Ref struct{ e *poolEntry }
+
+// AcquireRef is Acquire for the path r has served, or serves from now on:
+// while the file stays in the pool, the next call finds it through r.
+func (p *Pool) AcquireRef(path string, r *Ref) (*File, func(), error) {
+	if e := r.e; e != nil {
+		p.mu.Lock()
+		// Cached entries are open or opening, and the pool is not closed.
+		if e.cached && e.file != nil {
+			e.refs++
+			e.used = true
+			p.mu.Unlock()
+			p.hits.Add(1)
+			return e.file, e.release, nil
+		}
+		p.mu.Unlock()
+	}
+	f, e, err := p.acquire(path)
+	if err != nil {
+		r.e = nil
+		return nil, nil, err
+	}
+	r.e = e
+	return f, e.release, nil
+}
+
+func (p *Pool) acquire(path string) (*File, *poolEntry, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -203,8 +243,7 @@ func (p *Pool) Acquire(path string) (*File, func(), error) {
 	}
 	if e := p.entries[path]; e != nil {
 		e.refs++
-		p.unlinkLocked(e)
-		p.pushFrontLocked(e)
+		e.used = true
 		f := e.file
 		p.mu.Unlock()
 		p.hits.Add(1)
@@ -216,11 +255,11 @@ func (p *Pool) Acquire(path string) (*File, func(), error) {
 				// have missed a file created since (a fetch racing the
 				// writer that creates it): try once more, with an open of
 				// its own, whose answer is this call's.
-				return p.Acquire(path)
+				return p.acquire(path)
 			}
 			f = e.file
 		}
-		return f, e.release, nil
+		return f, e, nil
 	}
 	e := &poolEntry{pool: p, path: strings.Clone(path), refs: 1, cached: true, idx: -1, ready: make(chan struct{})}
 	e.release = e.unref
@@ -257,7 +296,7 @@ func (p *Pool) Acquire(path string) (*File, func(), error) {
 	p.open.Add(1)
 	p.mu.Unlock()
 	close(e.ready)
-	return f, e.release, nil
+	return f, e, nil
 }
 
 // unref is the release func of Acquire.
@@ -392,14 +431,26 @@ func (p *Pool) Stats() PoolStats {
 }
 
 // evictLocked drops the least recently used entry nobody holds, if there is
-// one, and returns it for closeEntry.
+// one, and returns it for closeEntry. Recency is CLOCK's approximation: a hit
+// only marks its entry used, rather than moving it to the front of the list
+// (which writes to its neighbours, two cache misses a hit over a large
+// pool), and the sweep from the back gives a marked entry a second chance,
+// clearing its mark and moving it to the front.
 func (p *Pool) evictLocked() *poolEntry {
-	for e := p.lru.prev; e != &p.lru; e = e.prev {
-		if e.refs == 0 && e.file != nil {
+	// Two turns of the list: the first clears every mark.
+	for n := 2*len(p.entries) + 1; n > 0; n-- {
+		e := p.lru.prev
+		if e == &p.lru {
+			return nil
+		}
+		if e.refs == 0 && e.file != nil && !e.used {
 			p.uncacheLocked(e)
 			p.evictions.Add(1)
 			return p.retireLocked(e)
 		}
+		e.used = false
+		p.unlinkLocked(e)
+		p.pushFrontLocked(e)
 	}
 	return nil
 }

@@ -670,3 +670,56 @@ func ExamplePool() {
 	fmt.Println(values, pool.Stats().Hits, pool.Stats().Misses)
 	// Output: [0.5 0.75] 1 1
 }
+
+// AcquireRef finds a file through its Ref while the pool keeps it, and
+// through the path once it was evicted or forgotten: never a stale mapping.
+func TestPoolAcquireRef(t *testing.T) {
+	_, paths := poolTestFiles(t, 3)
+	p := NewPool(PoolOptions{MaxOpen: 1, SyncInterval: -1})
+	defer closePool(t, p)
+	var r Ref
+	f1, release, err := p.AcquireRef(paths[0], &r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	f2, release, err := p.AcquireRef(paths[0], &r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	if f1 != f2 {
+		t.Fatal("a second AcquireRef of a pooled file mapped it again")
+	}
+	if s := p.Stats(); s.Hits != 1 || s.Misses != 1 {
+		t.Fatalf("hits %d, misses %d, want 1 and 1", s.Hits, s.Misses)
+	}
+	// Another file takes the only place: the Ref's entry is evicted.
+	_, release = acquire(t, p, paths[1])
+	release()
+	f3, release, err := p.AcquireRef(paths[0], &r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f3 == f1 {
+		t.Fatal("AcquireRef returned an evicted file")
+	}
+	if err := f3.Update(1, time.Now().Unix()-1, time.Now().Unix()); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	p.Forget(paths[0])
+	f4, release, err := p.AcquireRef(paths[0], &r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	if f4 == f3 {
+		t.Fatal("AcquireRef returned a forgotten file")
+	}
+	// A missing file fails through the Ref as through the path, and clears it.
+	var missing Ref
+	if _, _, err := p.AcquireRef(paths[0]+".gone", &missing); err == nil || missing.e != nil {
+		t.Fatalf("missing file: err %v, ref kept %v", err, missing.e)
+	}
+}
