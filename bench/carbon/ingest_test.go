@@ -21,6 +21,8 @@ var (
 	ingestRounds  = flag.Int("ingest.rounds", 100, "BenchmarkIngest: points per metric in each iteration")
 	ingestWarmup  = flag.Int("ingest.warmup", 1, "BenchmarkIngest: rounds written before timing, so that every file is open (0: time the first opens too)")
 	ingestSync    = flag.Duration("ingest.sync", 0, "BenchmarkIngest: the pool's msync interval (0: the daemon's default; negative: none, as when a run is shorter than it)")
+	ingestRead    = flag.Int("ingest.read", 64<<10, "BenchmarkIngest: bytes fed at a time, as the TCP listener reads them (listen.TCPOptions.ReadSize)")
+	ingestConns   = flag.Int("ingest.conns", 1, "BenchmarkIngest: senders, each with its own parser, their reads interleaved as a listener serving several connections reads them")
 	ingestProfile = flag.String("ingest.cpuprofile", "", "BenchmarkIngest: write a CPU profile of the timed part only (not the set-up, warm-up and clean-up) to `FILE`")
 )
 
@@ -31,9 +33,6 @@ func cpuTime() (time.Duration, int64) {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), ru.Minflt + ru.Majflt
 }
-
-// readSize is what the TCP listener reads at a time (listen.TCPOptions.ReadSize).
-const readSize = 64 << 10
 
 // BenchmarkIngest is bench/carbon.sh's statbox run without the sockets: the
 // same lines, in reads of the listener's size, fed to a carbon.Stream whose
@@ -60,18 +59,34 @@ func BenchmarkIngest(b *testing.B) {
 	defer pool.Close()
 	defer c.Close()
 	var stats carbon.Stats
-	s := carbon.NewStream(carbon.NewParser(c.NewBatch(), &stats))
-	cn := newConn(0, 1, metrics)
+	nconns := max(*ingestConns, 1)
+	streams := make([]*carbon.Stream, nconns)
+	cns := make([]*conn, nconns)
+	for i := range streams {
+		streams[i] = carbon.NewStream(carbon.NewParser(c.NewBatch(), &stats))
+		cns[i] = newConn(i, nconns, metrics)
+	}
+	rests := make([][]byte, nconns)
 	now := time.Now().Unix()
 	ts := now - now%10 - 10*int64(*ingestWarmup+rounds)
 	feed := func(rounds int) int {
 		for r := range rounds {
-			cn.round(r, ts)
+			for i, cn := range cns {
+				cn.round(r, ts)
+				rests[i] = cn.buf
+			}
 			ts += 10
-			for rest := cn.buf; len(rest) > 0; {
-				n := min(len(rest), readSize)
-				s.Feed(rest[:n])
-				rest = rest[n:]
+			for left := true; left; {
+				left = false
+				for i, rest := range rests {
+					if len(rest) == 0 {
+						continue
+					}
+					n := min(len(rest), *ingestRead)
+					streams[i].Feed(rest[:n])
+					rests[i] = rest[n:]
+					left = true
+				}
 			}
 		}
 		return rounds * metrics

@@ -22,6 +22,7 @@ type Batch struct {
 	items []item
 	order []int32 // items grouped by shard, in arrival order within each
 	count [shardCount + 1]int32
+	sink  uint64 // what touch read, kept so that its loads are not left out
 }
 
 type item struct {
@@ -29,6 +30,7 @@ type item struct {
 	off, n    uint32 // of the name in names
 	timestamp int64
 	value     float64
+	s         *series // touch's guess at the point's series
 }
 
 // NewBatch returns an empty Batch that stores into c.
@@ -104,6 +106,9 @@ func (b *Batch) Flush() {
 		sh := &c.shards[k]
 		woke := false
 		sh.mu.Lock()
+		if end-begin > 1 {
+			b.touch(&sh.t, order[begin:end])
+		}
 		for _, i := range order[begin:end] {
 			it := &items[i]
 			switch c.put(sh, it.h, b.names[it.off:it.off+it.n], it.timestamp, it.value) {
@@ -127,6 +132,35 @@ func (b *Batch) Flush() {
 	if queued > 0 {
 		c.queued.Add(queued)
 	}
+}
+
+// touch reads, for each point of run (one shard's, under its lock), the
+// memory its store is going to use: the table slot, then the series and the
+// place its point goes. Each loop's loads depend on none of the others in
+// that loop, so the processor has the cache misses of all the run's points in
+// flight at once, where the stores, one after another through branches and
+// calls, would wait for each point's misses in turn: over a large tree most
+// of a store's cost.
+func (b *Batch) touch(t *table, run []int32) {
+	items := b.items
+	for _, i := range run {
+		it := &items[i]
+		it.s = t.first(it.h)
+	}
+	var sink uint64
+	for _, i := range run {
+		s := items[i].s
+		if s == nil {
+			continue
+		}
+		if n := len(s.name); n > 0 {
+			sink += uint64(s.name[n-1])
+		}
+		if t := s.points.tail; t != nil {
+			sink += uint64(t.p[min(t.n, chunkPoints-1)].Timestamp)
+		}
+	}
+	b.sink += sink
 }
 
 func (b *Batch) reset() {

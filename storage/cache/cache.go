@@ -12,9 +12,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"statbox/storage/layout"
 	"statbox/storage/schema"
@@ -78,27 +80,28 @@ type Cache struct {
 }
 
 type shard struct {
-	mu sync.Mutex
-	// m holds the shard's series by the hash of their name, those whose
-	// hashes collide chained through series.next. Keyed by the hash Store
-	// computes anyway to pick the shard, it needs no second hash of the name,
-	// and its probes compare integers held in the map's own groups rather
-	// than strings elsewhere in memory.
-	m     map[uint64]*series
+	mu    sync.Mutex
+	t     table // the shard's series by the hash of their name
 	dirty []*series
+	free  *chunk // written chunks, for the next stores
+	nfree int
 	_     [64]byte // keep shards' locks off each other's cache lines
 }
 
 // series is one metric's pending points. Its fields are guarded by its
-// shard's lock, except path, which only its writer touches.
+// shard's lock, except path, which only its writer touches. It takes two
+// cache lines, the first holding all a receiver's store reads and writes
+// when the name is short: the name, the pending points and the queued flag,
+// with the first bytes of a name kept inline.
 type series struct {
-	shard  *shard  // its own, so that the writer need not hash its name again
-	next   *series // the next series whose name has the same hash
 	name   string
+	points list // accepted, not yet taken by the writer
+	queued bool // in its shard's dirty list
+	inline [inlineName]byte
+	shard  *shard // its own, so that the writer need not hash its name again
+	flight list   // taken by the writer and being written
 	path   string
-	points []whisper.Point // accepted, not yet taken by the writer
-	flight []whisper.Point // taken by the writer and being written
-	queued bool            // in its shard's dirty list
+	file   whisper.Ref // the pool's entry for path, known to the writer
 }
 
 // New starts a cache and its writers.
@@ -116,9 +119,6 @@ func New(opts Options) *Cache {
 	if opts.MaxCreatesPerMinute > 0 {
 		c.creates = newBucket(opts.MaxCreatesPerMinute, opts.Now)
 	}
-	for i := range c.shards {
-		c.shards[i].m = make(map[uint64]*series)
-	}
 	for i := 0; i < opts.Writers; i++ {
 		c.writers = append(c.writers, &writer{c: c, id: i, wake: make(chan struct{}, 1)})
 	}
@@ -127,16 +127,6 @@ func New(opts Options) *Cache {
 		go w.run()
 	}
 	return c
-}
-
-// find is the series of name, whose hash is h, or nil. The caller holds
-// sh.mu. (Store has its own copy of the loop, for a name in bytes.)
-func (sh *shard) find(h uint64, name string) *series {
-	s := sh.m[h]
-	for s != nil && s.name != name {
-		s = s.next
-	}
-	return s
 }
 
 // Store accepts one point for name. It copies what it keeps; a new name is
@@ -180,20 +170,17 @@ const (
 // what put reports: size was counted before the point became visible to a
 // writer, which may write and subtract it the moment the lock is released.
 func (c *Cache) put(sh *shard, h uint64, name []byte, timestamp int64, value float64) int {
-	s := sh.m[h]
-	for s != nil && s.name != string(name) {
-		s = s.next
-	}
+	s := sh.t.find(h, unsafe.String(unsafe.SliceData(name), len(name)))
 	if s == nil {
 		if err := layout.Check(name); err != nil {
 			c.opts.Log.Debug("metric name rejected", "name", string(name), "err", err)
 			return putBadName
 		}
-		s = &series{shard: sh, next: sh.m[h], name: string(name), points: make([]whisper.Point, 0, 4)}
-		sh.m[h] = s
+		s = newSeries(sh, name)
+		sh.t.add(h, s)
 		c.metrics.Add(1)
 	}
-	s.points = append(s.points, whisper.Point{Timestamp: timestamp, Value: value})
+	s.points.add(sh, whisper.Point{Timestamp: timestamp, Value: value})
 	if s.queued {
 		return putAdded
 	}
@@ -209,9 +196,9 @@ func (c *Cache) Points(dst []whisper.Point, name string) []whisper.Point {
 	h := maphash.String(c.seed, name)
 	sh := &c.shards[h%shardCount]
 	sh.mu.Lock()
-	if s := sh.find(h, name); s != nil {
-		dst = append(dst, s.flight...)
-		dst = append(dst, s.points...)
+	if s := sh.t.find(h, name); s != nil {
+		dst = s.flight.appendTo(dst)
+		dst = s.points.appendTo(dst)
 	}
 	sh.mu.Unlock()
 	return dst
@@ -326,14 +313,14 @@ func (w *writer) pass(draining bool) bool {
 // take moves a queued metric's points in flight, under its shard's lock.
 func take(s *series) {
 	s.queued = false
-	s.flight, s.points = s.points, s.flight[:0]
+	s.flight, s.points = s.points, list{}
 }
 
 // write applies s.flight to s's file, creating it when allowed. Points of a
 // metric held by the create throttle go back to the cache, ahead of newer ones.
 func (w *writer) write(s *series, now int64, draining bool) bool {
 	c := w.c
-	if len(s.flight) == 0 {
+	if s.flight.head == nil {
 		return false
 	}
 	if s.path == "" {
@@ -341,24 +328,23 @@ func (w *writer) write(s *series, now int64, draining bool) bool {
 		w.pathBuf = layout.AppendPath(w.pathBuf, []byte(s.name))
 		s.path = string(w.pathBuf)
 	}
-	n := len(s.flight)
-	f, release, err := c.opts.Pool.Acquire(s.path)
+	// A copy of the flight, newest first, that UpdateMany may reorder: Points
+	// reads the flight meanwhile. Whisper keeps the first of equal
+	// timestamps, carbon's cache the last received.
+	w.points = s.flight.appendTo(w.points[:0])
+	slices.Reverse(w.points)
+	n := len(w.points)
+	f, release, err := c.opts.Pool.AcquireRef(s.path, &s.file)
 	if errors.Is(err, fs.ErrNotExist) {
 		if !draining && c.creates != nil && !c.creates.take() {
 			w.hold(s)
 			return false
 		}
 		if err = w.create(s); err == nil {
-			f, release, err = c.opts.Pool.Acquire(s.path)
+			f, release, err = c.opts.Pool.AcquireRef(s.path, &s.file)
 		}
 	}
 	if err == nil {
-		// Newest first: whisper keeps the first of equal timestamps, carbon's
-		// cache the last received.
-		w.points = w.points[:0]
-		for i := len(s.flight) - 1; i >= 0; i-- {
-			w.points = append(w.points, s.flight[i])
-		}
 		err = f.UpdateMany(w.points, now)
 		release()
 	}
@@ -371,7 +357,7 @@ func (w *writer) write(s *series, now int64, draining bool) bool {
 	}
 	sh := s.shard
 	sh.mu.Lock()
-	s.flight = s.flight[:0]
+	sh.release(&s.flight)
 	sh.mu.Unlock()
 	c.size.Add(-int64(n))
 	return true
@@ -384,8 +370,7 @@ func (w *writer) hold(s *series) {
 	c.held.Add(1)
 	sh := s.shard
 	sh.mu.Lock()
-	s.points = append(s.flight, s.points...)
-	s.flight = nil
+	s.points.prepend(&s.flight)
 	wasQueued := s.queued
 	s.queued = true // kept out of the dirty list: the writer retries it
 	sh.mu.Unlock()

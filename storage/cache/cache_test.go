@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"statbox/storage/schema"
 	"statbox/storage/whisper"
@@ -229,5 +230,15 @@ func TestOnCreate(t *testing.T) {
 	}
 	if len(seen) != 2 || seen["a.b.c"] != 1 || seen["a.b.d;x=y"] != 1 {
 		t.Fatalf("OnCreate saw %v", seen)
+	}
+}
+
+// A series fills two cache lines exactly, in a size class aligned to them.
+func TestSeriesSize(t *testing.T) {
+	if n := unsafe.Sizeof(series{}); n != 128 {
+		t.Errorf("series is %d bytes, want 128", n)
+	}
+	if off := unsafe.Offsetof(series{}.inline); off+31 > 64 {
+		t.Errorf("inline name at byte %d: its first 31 bytes are not in the first cache line", off)
 	}
 }
