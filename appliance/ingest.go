@@ -26,13 +26,30 @@ type ingest struct {
 	pickleTCP      *listen.TCPListener
 	carbonUDP      *listen.UDPListener
 	listeners      []drainer
+	// streams are the TCP listeners busy asks, set once they are open.
+	streams atomic.Pointer[[]*listen.TCPListener]
+}
+
+// busy reports whether a carbon or pickle TCP connection has input not yet
+// read (cache.Options.Busy).
+func (in *ingest) busy() bool {
+	ls := in.streams.Load()
+	if ls == nil {
+		return false
+	}
+	for _, l := range *ls {
+		if l.Waiting() {
+			return true
+		}
+	}
+	return false
 }
 
 // startIngest opens the carbon listeners that cfg turns on, handing every
 // point to c.
 func (in *ingest) start(cfg Config, c *cache.Cache, logf func(msg string, args ...any)) error {
 	if enabled(cfg.Carbon) {
-		t, err := listen.ListenTCP(cfg.Carbon, listen.TCPOptions{}, func() listen.Session {
+		t, err := listen.ListenTCP(cfg.Carbon, listen.TCPOptions{Idle: c.Idle}, func() listen.Session {
 			return &carbonSession{s: carbon.NewStream(carbon.NewParser(c.NewBatch(), &in.carbonStats))}
 		})
 		if err != nil {
@@ -52,7 +69,7 @@ func (in *ingest) start(cfg Config, c *cache.Cache, logf func(msg string, args .
 		logf("carbon started", "tcp", t.Addr().String(), "udp", u.Addr().String(), "udp_read_buffer", u.ReadBuffer())
 	}
 	if enabled(cfg.Pickle) {
-		t, err := listen.ListenTCP(cfg.Pickle, listen.TCPOptions{}, func() listen.Session {
+		t, err := listen.ListenTCP(cfg.Pickle, listen.TCPOptions{Idle: c.Idle}, func() listen.Session {
 			sink := &normalizing{b: c.NewBatch(), bad: &in.pickleBadNames}
 			return &pickleSession{s: pickle.NewStream(pickle.NewDecoder(&in.pickleStats), sink), sink: sink}
 		})
@@ -63,6 +80,13 @@ func (in *ingest) start(cfg Config, c *cache.Cache, logf func(msg string, args .
 		in.listeners = append(in.listeners, t)
 		logf("pickle started", "tcp", t.Addr().String())
 	}
+	var streams []*listen.TCPListener
+	for _, t := range []*listen.TCPListener{in.tcp, in.pickleTCP} {
+		if t != nil {
+			streams = append(streams, t)
+		}
+	}
+	in.streams.Store(&streams)
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -117,11 +118,17 @@ func start(cfg Config, log *slog.Logger) (*daemon, error) {
 		log.Warn("unreadable event records skipped", "records", d.events.Skipped)
 	}
 	d.pool = whisper.NewPool(whisper.PoolOptions{MaxOpen: cfg.MaxOpenFiles, SyncInterval: cfg.SyncInterval, Lock: cfg.LockWrites})
-	d.cache = cache.New(cache.Options{
+	copts := cache.Options{
 		Dir: filepath.Join(cfg.Data, "whisper"), Pool: d.pool, Rules: d.rules.Load,
 		MaxPoints: cfg.MaxCacheSize, MaxCreatesPerMinute: cfg.MaxCreatesPerMinute,
 		Sparse: cfg.SparseCreate, Log: log, OnCreate: d.index.Add,
-	})
+	}
+	if runtime.GOMAXPROCS(0) == 1 {
+		// One core for receivers and writers: writers leave it to the
+		// carbon receivers during a burst, up to half the cache's bound.
+		copts.Backlog, copts.Busy = backlog(cfg.MaxCacheSize), d.ingest.busy
+	}
+	d.cache = cache.New(copts)
 	log.Info("storage started", "data", cfg.Data, "conf_dir", confName(cfg.ConfDir),
 		"schemas", len(rules.Schemas), "max_open_files", d.pool.MaxOpen())
 
@@ -274,6 +281,7 @@ func (d *daemon) startSelf(every time.Duration) {
 	r.counter("createsHeld", stat(func(s cache.Stats) uint64 { return s.CreatesHeld }))
 	r.counter("dropped.cacheFull", stat(func(s cache.Stats) uint64 { return s.DroppedFull }))
 	r.counter("dropped.writeErrors", stat(func(s cache.Stats) uint64 { return s.WriteErrors }))
+	r.counter("writerYields", stat(func(s cache.Stats) uint64 { return s.Yields }))
 	r.gauge("cache.size", stat(func(s cache.Stats) uint64 { return uint64(s.Size) }))
 	r.gauge("cache.queues", stat(func(s cache.Stats) uint64 { return uint64(s.Queued) }))
 	r.gauge("cache.metrics", stat(func(s cache.Stats) uint64 { return uint64(s.Metrics) }))
@@ -350,4 +358,13 @@ func raiseMapCount(want int, log *slog.Logger) {
 		return
 	}
 	log.Info("vm.max_map_count raised", "from", have, "to", want)
+}
+
+// backlog is the cache's Backlog on one core: half the cache's bound, or
+// 10M points when it has none.
+func backlog(maxCacheSize int) int {
+	if maxCacheSize <= 0 {
+		return 10_000_000
+	}
+	return maxCacheSize / 2
 }

@@ -51,6 +51,11 @@ type TCPOptions struct {
 	DrainQuiet time.Duration
 	// DrainGrace bounds that phase. Default 10 s.
 	DrainGrace time.Duration
+	// Idle, when set, is called by a loop each time it has read everything
+	// it had and is about to wait for more: with Waiting, it lets work that
+	// shares the core with the loops run while they have nothing to do and
+	// step aside while they have. It must not block.
+	Idle func()
 }
 
 func (o TCPOptions) withDefaults() TCPOptions {
@@ -113,7 +118,8 @@ type TCPListener struct {
 	start  time.Time
 	state  atomic.Int32
 	stopMu sync.Mutex
-	closed bool // loops' descriptors closed; guarded by stopMu
+	closed bool               // loops' descriptors closed; guarded by stopMu
+	probe  [1]unix.EpollEvent // Waiting's; guarded by stopMu
 	wg     sync.WaitGroup
 	done   chan struct{}
 }
@@ -257,6 +263,10 @@ type tcpLoop struct {
 	graceEnd     time.Duration // when the quiet phase of a drain ends at the latest; 0 before
 	n            int           // events the last wait returned
 	werr         error         // epoll_wait's error, if it failed
+	idleFn       func()        // TCPOptions.Idle
+	// active is set while the loop serves a batch of events, cleared when
+	// it finds none and waits (TCPListener.Waiting).
+	active atomic.Bool
 }
 
 // tcpConn is one connection: its socket, its Session and when it last sent.
@@ -280,6 +290,7 @@ func newTCPLoop(l *TCPListener, host string, port int, opts TCPOptions, newSessi
 		quiet:      opts.DrainQuiet,
 		grace:      opts.DrainGrace,
 		deadline:   -1,
+		idleFn:     opts.Idle,
 	}
 	if lp.idle > 0 {
 		lp.tick = min(max(lp.idle/4, 5*time.Millisecond), time.Second)
@@ -321,6 +332,28 @@ func newTCPLoop(l *TCPListener, host string, port int, opts TCPOptions, newSessi
 	}
 	lp.listening = true
 	return lp, bound, nil
+}
+
+// Waiting reports whether a loop has input it has not read: one in the
+// middle of a batch of events, or one whose connections (or listening
+// socket) are readable. Another goroutine sharing the loops' core asks it to
+// know whether to step aside; it costs an epoll_wait with no timeout per loop.
+func (l *TCPListener) Waiting() bool {
+	l.stopMu.Lock()
+	defer l.stopMu.Unlock()
+	if l.closed {
+		return false
+	}
+	for _, lp := range l.loops {
+		if lp.active.Load() {
+			return true
+		}
+		// Level-triggered, so looking takes nothing from the loop.
+		if n, _ := unix.EpollWait(lp.epfd, l.probe[:], 0); n > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // pollIn adds fd to the loop's epoll set, level-triggered, for reading.
@@ -389,7 +422,15 @@ func (lp *tcpLoop) wait(fd uintptr) bool {
 			return true
 		}
 		lp.n = n
-		return n > 0
+		if n == 0 {
+			lp.active.Store(false)
+			if lp.idleFn != nil {
+				lp.idleFn()
+			}
+			return false
+		}
+		lp.active.Store(true)
+		return true
 	}
 }
 

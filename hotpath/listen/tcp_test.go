@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -679,5 +680,61 @@ func TestTCPDrainWaitsForQuiet(t *testing.T) {
 	}
 	if !bytes.Equal(data, written.Bytes()) {
 		t.Errorf("delivered %d bytes of the %d sent during the drain's quiet phase", len(data), written.Len())
+	}
+}
+
+// blockingSession holds the loop in Data until release is closed.
+type blockingSession struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (s *blockingSession) Data([]byte) bool {
+	select {
+	case s.entered <- struct{}{}:
+	default:
+	}
+	<-s.release
+	return false
+}
+func (s *blockingSession) Close() {}
+
+// Waiting is true while a loop serves input or has input to serve, and
+// false once it has read everything; Idle is called when it has.
+func TestTCPWaiting(t *testing.T) {
+	var idles atomic.Int64
+	s := &blockingSession{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	l, err := ListenTCP("127.0.0.1:0", TCPOptions{Loops: 1, Idle: func() { idles.Add(1) }}, func() Session { return s })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("still not %s after 10s", what)
+			}
+		}
+	}
+	waitFor("idle before any connection", func() bool { return !l.Waiting() && idles.Load() > 0 })
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("a.b 1 1\n")); err != nil {
+		t.Fatal(err)
+	}
+	<-s.entered
+	if !l.Waiting() {
+		t.Fatal("Waiting false while the loop is inside Data")
+	}
+	before := idles.Load()
+	close(s.release)
+	waitFor("idle after the read", func() bool { return !l.Waiting() && idles.Load() > before })
+	l.Close()
+	if l.Waiting() {
+		t.Fatal("Waiting true after Close")
 	}
 }

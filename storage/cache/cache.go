@@ -39,6 +39,16 @@ type Options struct {
 	Writers             int  // writer goroutines; 0 means GOMAXPROCS
 	Log                 *slog.Logger
 	Now                 func() time.Time // the clock whisper's retention is measured by
+	// Backlog and Busy have writers leave the core to receivers that share
+	// it with them: while Busy reports input waiting for a receiver and the
+	// cache holds fewer than Backlog points, a writer waits before its next
+	// write until a receiver calls Idle. A burst is then taken at the
+	// receivers' pace, absorbed by the cache, and written as it ends, with
+	// more points an update, each costing less. Busy is called every few
+	// writes and must be cheap. Where writers and receivers each have cores
+	// of their own, leave Busy nil: a writer waiting would idle its core.
+	Backlog int
+	Busy    func() bool
 	// OnCreate, when set, is told each metric whose file a writer created,
 	// so that an index of the tree stays current without walking it.
 	OnCreate func(name string)
@@ -55,6 +65,7 @@ type Stats struct {
 	DroppedBadName   uint64 // points whose name cannot be a file in the tree
 	DroppedClosed    uint64 // points offered after Close
 	WriteErrors      uint64 // points lost to a corrupt or unwritable file
+	Yields           uint64 // waits of writers for busy receivers (Options.Busy)
 	Size             int64  // points held now
 	Queued           int64  // metrics waiting for a writer now
 	Metrics          int64  // distinct metrics known
@@ -72,11 +83,13 @@ type Cache struct {
 	wg      sync.WaitGroup
 	closing atomic.Bool
 	stop    chan struct{}
+	idle    chan struct{} // a receiver has read all it had (Idle)
 	creates *bucket
 
 	size, queued, metrics                           atomic.Int64
 	received, committed, updates, created, held     atomic.Uint64
 	droppedFull, droppedBadName, droppedClosed, bad atomic.Uint64
+	yields                                          atomic.Uint64
 }
 
 type shard struct {
@@ -115,7 +128,7 @@ func New(opts Options) *Cache {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	c := &Cache{opts: opts, seed: maphash.MakeSeed(), stop: make(chan struct{})}
+	c := &Cache{opts: opts, seed: maphash.MakeSeed(), stop: make(chan struct{}), idle: make(chan struct{}, 1)}
 	if opts.MaxCreatesPerMinute > 0 {
 		c.creates = newBucket(opts.MaxCreatesPerMinute, opts.Now)
 	}
@@ -214,7 +227,7 @@ func (c *Cache) Stats() Stats {
 	return Stats{
 		Received: c.received.Load(), Committed: c.committed.Load(), UpdateOperations: c.updates.Load(),
 		Creates: c.created.Load(), CreatesHeld: c.held.Load(), DroppedFull: c.droppedFull.Load(),
-		DroppedBadName: c.droppedBadName.Load(), DroppedClosed: c.droppedClosed.Load(), WriteErrors: c.bad.Load(),
+		DroppedBadName: c.droppedBadName.Load(), DroppedClosed: c.droppedClosed.Load(), WriteErrors: c.bad.Load(), Yields: c.yields.Load(),
 		Size: c.size.Load(), Queued: c.queued.Load(), Metrics: c.metrics.Load(),
 	}
 }
@@ -242,6 +255,7 @@ type writer struct {
 	batch   []*series
 	waiting []*series // held by the create throttle
 	pathBuf []byte
+	timer   *time.Timer // yield's
 	// points is the copy of a metric's flight that UpdateMany may reorder,
 	// so that Points can read the flight meanwhile.
 	points []whisper.Point
@@ -302,12 +316,50 @@ func (w *writer) pass(draining bool) bool {
 		}
 		c.queued.Add(-int64(len(w.batch)))
 		sh.mu.Unlock()
-		for _, s := range w.batch {
+		for k, s := range w.batch {
+			if k%yieldEvery == 0 && !draining {
+				w.yield()
+			}
 			worked = w.write(s, now, draining) || worked
 		}
 		clear(w.batch)
 	}
 	return worked
+}
+
+// yieldEvery is how many writes a writer makes between asking Busy.
+const yieldEvery = 16
+
+// yieldWait bounds one wait for a receiver's Idle, in case it was missed.
+const yieldWait = time.Millisecond
+
+// Idle tells writers waiting for the receivers (Options.Busy) that one has
+// read all its input. It never blocks.
+func (c *Cache) Idle() {
+	select {
+	case c.idle <- struct{}{}:
+	default:
+	}
+}
+
+// yield waits while receivers have input and the cache has room for more
+// (Options.Backlog). Blocking, rather than runtime.Gosched, lets the
+// scheduler poll the network, where a receiver waits for its next read.
+func (w *writer) yield() {
+	c := w.c
+	for c.opts.Busy != nil && c.size.Load() < int64(c.opts.Backlog) && !c.closing.Load() && c.opts.Busy() {
+		if w.timer == nil {
+			w.timer = time.NewTimer(yieldWait)
+		} else {
+			w.timer.Reset(yieldWait)
+		}
+		select {
+		case <-c.idle:
+		case <-w.timer.C:
+		case <-c.stop:
+		}
+		c.yields.Add(1)
+	}
 }
 
 // take moves a queued metric's points in flight, under its shard's lock.

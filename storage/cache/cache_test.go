@@ -242,3 +242,43 @@ func TestSeriesSize(t *testing.T) {
 		t.Errorf("inline name at byte %d: its first 31 bytes are not in the first cache line", off)
 	}
 }
+
+// Writers wait while receivers are busy and the cache is under its Backlog,
+// write once the receivers are idle, and write regardless once the cache
+// holds Backlog points; Close writes everything even while busy.
+func TestWritersYieldToBusyReceivers(t *testing.T) {
+	var busy atomic.Bool
+	busy.Store(true)
+	c, _, clk, _ := newTestCache(t, func(o *Options) {
+		o.Writers, o.Backlog, o.Busy = 1, 3, busy.Load
+	})
+	now := clk.t.Load()
+	// The first write of each pass asks Busy: hold the writer there.
+	c.Store([]byte("a.one"), now-10, 1)
+	c.Store([]byte("a.two"), now-10, 2)
+	time.Sleep(50 * time.Millisecond)
+	if st := c.Stats(); st.Committed != 0 || st.Yields == 0 {
+		t.Fatalf("while busy under the backlog: committed %d, yields %d; want 0 and some", st.Committed, st.Yields)
+	}
+	// A third point reaches the backlog: the writer goes on though busy,
+	// until the cache is under it again.
+	c.Store([]byte("a.three"), now-10, 3)
+	waitFor(t, func() bool { return c.Stats().Committed >= 1 })
+	time.Sleep(20 * time.Millisecond)
+	if st := c.Stats(); st.Committed != 1 || st.Size != 2 {
+		t.Fatalf("busy, at the backlog: committed %d, size %d; want 1 and 2", st.Committed, st.Size)
+	}
+	c.Store([]byte("a.four"), now-10, 4)
+	waitFor(t, func() bool { return c.Stats().Committed == 2 })
+	busy.Store(false)
+	c.Idle()
+	waitFor(t, func() bool { return c.Stats().Committed == 4 })
+	busy.Store(true)
+	c.Store([]byte("a.five"), now-10, 5)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Stats(); st.Committed != 5 {
+		t.Fatalf("after Close while busy: committed %d, want 5", st.Committed)
+	}
+}
