@@ -30,6 +30,12 @@ type ingest struct {
 	streams atomic.Pointer[[]*listen.TCPListener]
 }
 
+// carbonReadSize is what a plaintext loop reads at a time: about 6,000
+// lines of a busy sender, so that a read's points, stored as one cache.Batch,
+// give each of the cache's shards a run of stores long enough for their
+// cache misses to overlap (storage/cache.Batch.touch).
+const carbonReadSize = 256 << 10
+
 // busy reports whether a carbon or pickle TCP connection has input not yet
 // read (cache.Options.Busy).
 func (in *ingest) busy() bool {
@@ -49,7 +55,7 @@ func (in *ingest) busy() bool {
 // point to c.
 func (in *ingest) start(cfg Config, c *cache.Cache, logf func(msg string, args ...any)) error {
 	if enabled(cfg.Carbon) {
-		t, err := listen.ListenTCP(cfg.Carbon, listen.TCPOptions{Idle: c.Idle}, func() listen.Session {
+		t, err := listen.ListenTCP(cfg.Carbon, listen.TCPOptions{Idle: c.Idle, ReadSize: carbonReadSize}, func() listen.Session {
 			return &carbonSession{s: carbon.NewStream(carbon.NewParser(c.NewBatch(), &in.carbonStats))}
 		})
 		if err != nil {

@@ -5,7 +5,7 @@ import "hash/maphash"
 // batchSize is the most points a Batch holds before it stores them: enough
 // that most shards get several points each, few enough that the batch stays
 // in the CPU's caches.
-const batchSize = 2048
+const batchSize = 8192
 
 // Batch gathers one receiver's points and stores them shard by shard: one
 // lock and one round of counter updates per shard and batch rather than per
