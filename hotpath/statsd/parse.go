@@ -65,6 +65,7 @@ type Parser struct {
 
 	name, tagged []byte
 	m            Metric
+	pend         [batchLines]pendingLine
 }
 
 // Parse reads one packet (a UDP datagram, or complete lines from a TCP
@@ -73,6 +74,9 @@ type Parser struct {
 // value to sink and returns the number of non-empty lines seen and of values
 // refused, each of which etsy statsd counts in bad_lines_seen.
 func (p *Parser) Parse(packet []byte, sink Sink) (lines, bad int) {
+	if t, ok := sink.(*table); ok && p.Debug == nil {
+		return p.parseTable(packet, t)
+	}
 	b := packet
 	raw, _ := sink.(rawSink)
 	i := 0
@@ -116,8 +120,27 @@ var plainName = func() (t [256]bool) {
 // where the next line starts. Anything else is left to line (ok false),
 // which parses the general case.
 func (p *Parser) fast(b []byte, i int, sink Sink, raw rawSink) (next int, ok bool) {
-	var j int
+	next, ok = p.scan(b, i, raw != nil)
+	if !ok {
+		return 0, false
+	}
 	if raw != nil {
+		if !raw.addRaw(&p.m) {
+			return 0, false
+		}
+	} else {
+		sink.Add(&p.m)
+	}
+	return next, true
+}
+
+// scan parses the line at b[i] as fast does, into p.m, without handing it
+// over. With unchecked set the name is taken up to the first ':' as it is
+// (the sink checks a new name); it may then run past the line's end, which
+// no name in a table holds.
+func (p *Parser) scan(b []byte, i int, unchecked bool) (next int, ok bool) {
+	var j int
+	if unchecked {
 		// The sink checks the name only when it is new to it: a name it
 		// holds was checked before.
 		j = bytes.IndexByte(b[i:], ':')
@@ -222,13 +245,6 @@ func (p *Parser) fast(b []byte, i int, sink Sink, raw rawSink) (next int, ok boo
 		return 0, false
 	}
 	m.Name, m.Value, m.Delta = name, v, sign && m.Type == Gauge
-	if raw != nil {
-		if !raw.addRaw(m) {
-			return 0, false
-		}
-	} else {
-		sink.Add(m)
-	}
 	return k + 1, true
 }
 
