@@ -23,6 +23,8 @@
 #   FLUSH [10]            flush interval in seconds, both servers (etsy's and statbox's default)
 #   SERVERS [statbox etsy]
 #   KEYS [1000 100000]
+#   MODES [packed single]  ~1400-byte packets, one line per packet
+#   PACKED_RATES [0 10000000]  lines/s offered to statbox's packed runs (0: as fast as the sender can)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +32,8 @@ DURATION=${DURATION:-5}
 FLUSH=${FLUSH:-10}
 SERVERS=${SERVERS:-statbox etsy}
 KEYS=${KEYS:-1000 100000}
+MODES=${MODES:-packed single}
+PACKED_RATES=${PACKED_RATES:-0 10000000}
 ETSY=.deps/statsd/node_modules/statsd
 
 [ "$(nproc)" -ge 2 ] || { echo "statsd.sh: needs 2 cores (server on 0, sender on 1)" >&2; exit 1; }
@@ -76,10 +80,10 @@ JS
 
 printf '%-8s %-7s %-8s %-9s %12s %12s %12s %10s %8s %14s\n' server keys packet offered sent/s processed/s loss loss% cpu_s lines/cpu_s
 for keys in $KEYS; do
-	for mode in packed single; do
+	for mode in $MODES; do
 		lines=0; [ $mode = single ] && lines=1
 		for server in $SERVERS; do
-			rates=0; [ $server = statbox ] && [ $mode = packed ] && rates="0 10000000"
+			rates=0; [ $server = statbox ] && [ $mode = packed ] && rates=$PACKED_RATES
 			for rate in $rates; do
 				sp=$(port); cp=$(port)
 				start_server $server "$sp" "$cp"

@@ -79,8 +79,8 @@ func (p *Parser) general(b []byte, sink Sink) (lines, bad int) {
 }
 
 // addBatch aggregates a batch of lines of packet b in their order. It first
-// reads, for every line, the slot its hash points at, then the entries those
-// slots hold, then their names and values: each a loop of independent loads,
+// reads, for every line, the slot its hash points at, then the names and
+// values those slots hold: each a loop of independent loads,
 // so the misses of the batch's lines overlap (Go has no prefetch
 // instruction). The lookups that follow then mostly hit the cache. A name
 // new to the table that is not plain, and a line the fast path left, go to
@@ -89,27 +89,23 @@ func (t *table) addBatch(p *Parser, b []byte, pend []pendingLine) (lines, bad in
 	mask := uint64(len(t.slots) - 1)
 	var x uint64
 	for k := range pend {
-		x += t.slots[pend[k].hash&mask]
+		x += uint64(t.slots[pend[k].hash&mask].off)
 	}
 	for k := range pend {
-		if s := uint32(t.slots[pend[k].hash&mask]); s != 0 {
-			x += uint64(t.entries[s-1].off)
+		e := &t.slots[pend[k].hash&mask]
+		if e.typ == 0 {
+			continue
 		}
-	}
-	for k := range pend {
-		if s := uint32(t.slots[pend[k].hash&mask]); s != 0 {
-			e := &t.entries[s-1]
-			x += uint64(t.arena[e.off])
-			switch e.typ {
-			case Counter:
-				x += math.Float64bits(t.counters[e.idx])
-			case Gauge:
-				x += math.Float64bits(t.gauges[e.idx].value)
-			case Timer:
-				x += uint64(len(t.timers[e.idx].values))
-			case Set:
-				x += uint64(len(t.sets[e.idx].members))
-			}
+		x += uint64(t.arena[e.off])
+		switch e.typ {
+		case Counter:
+			x += math.Float64bits(t.counters[e.idx])
+		case Gauge:
+			x += math.Float64bits(t.gauges[e.idx].value)
+		case Timer:
+			x += uint64(len(t.timers[e.idx].values))
+		case Set:
+			x += uint64(len(t.sets[e.idx].members))
 		}
 	}
 	// Stored, so that the compiler keeps the loads.
