@@ -78,15 +78,44 @@ func (p *Parser) general(b []byte, sink Sink) (lines, bad int) {
 	return lines, bad
 }
 
-// addBatch aggregates a batch of lines of packet b in their order. It first
-// reads, for every line, the slot its hash points at, then the names and
-// values those slots hold: each a loop of independent loads,
-// so the misses of the batch's lines overlap (Go has no prefetch
-// instruction). The lookups that follow then mostly hit the cache. A name
-// new to the table that is not plain, and a line the fast path left, go to
-// the general parser.
+// addBatch aggregates a batch of lines of packet b in their order, after
+// reading ahead what their lookups will read when the table is large. A
+// name new to the table that is not plain, and a line the fast path left,
+// go to the general parser.
 func (t *table) addBatch(p *Parser, b []byte, pend []pendingLine) (lines, bad int) {
 	mask := uint64(len(t.slots) - 1)
+	if len(t.slots) > readAheadSlots {
+		t.readAhead(pend, mask)
+	}
+	m := &p.m
+	for k := range pend {
+		pl := &pend[k]
+		if pl.typ != 0 {
+			m.Name, m.Type, m.Delta, m.Value, m.Rate = b[pl.start:pl.end], pl.typ, pl.delta, pl.value, pl.rate
+			if e := t.findHash(m.Type, m.Name, pl.hash, true); e != nil {
+				t.apply(e, m)
+				lines++
+				continue
+			}
+		}
+		// The span may hold several lines when an unchecked name ran past a
+		// '\n': the general parser splits them as Parse would.
+		l, bd := p.general(b[pl.start:pl.next], t)
+		lines += l
+		bad += bd
+	}
+	return lines, bad
+}
+
+// readAheadSlots is the table size above which addBatch reads ahead: a
+// smaller table stays in the CPU's caches, where reading ahead only costs.
+const readAheadSlots = 1 << 14
+
+// readAhead reads, for every line of a batch, the slot its hash points at,
+// then the name and value that slot holds: each a loop of independent loads,
+// so the misses of the batch's lines overlap (Go has no prefetch
+// instruction) and the lookups that follow mostly hit the cache.
+func (t *table) readAhead(pend []pendingLine, mask uint64) {
 	var x uint64
 	for k := range pend {
 		x += uint64(t.slots[pend[k].hash&mask].off)
@@ -110,22 +139,4 @@ func (t *table) addBatch(p *Parser, b []byte, pend []pendingLine) (lines, bad in
 	}
 	// Stored, so that the compiler keeps the loads.
 	t.touched = x
-	m := &p.m
-	for k := range pend {
-		pl := &pend[k]
-		if pl.typ != 0 {
-			m.Name, m.Type, m.Delta, m.Value, m.Rate = b[pl.start:pl.end], pl.typ, pl.delta, pl.value, pl.rate
-			if e := t.findHash(m.Type, m.Name, pl.hash, true); e != nil {
-				t.apply(e, m)
-				lines++
-				continue
-			}
-		}
-		// The span may hold several lines when an unchecked name ran past a
-		// '\n': the general parser splits them as Parse would.
-		l, bd := p.general(b[pl.start:pl.next], t)
-		lines += l
-		bad += bd
-	}
-	return lines, bad
 }
