@@ -57,8 +57,9 @@ type UDPOptions struct {
 	// Wait is how long a socket's goroutine sleeps after a batch shorter than
 	// Batch before it reads again, so that under a stream of small datagrams
 	// batches fill instead of each datagram waking the goroutine: meanwhile
-	// the socket wakes nobody and the receive buffer holds what comes. Go's
-	// timers make a short sleep last up to about a millisecond. Default 0:
+	// the socket wakes nobody and the receive buffer holds what comes. The
+	// sleep may last longer than asked when other goroutines hold the P: the
+	// buffer must hold that much of the traffic. Default 0:
 	// read again at once. Either way a socket found empty is waited on in Go's
 	// network poller, with no CPU spent while idle.
 	Wait time.Duration

@@ -99,16 +99,6 @@ func (t *table) Add(m *Metric) {
 	t.apply(t.lookup(m.Type, m.Name), m)
 }
 
-// addRaw is Add for a name the parser has not checked.
-func (t *table) addRaw(m *Metric) bool {
-	e := t.find(m.Type, m.Name, true)
-	if e == nil {
-		return false
-	}
-	t.apply(e, m)
-	return true
-}
-
 func (t *table) apply(e *entry, m *Metric) {
 	switch m.Type {
 	case Counter:
@@ -136,15 +126,12 @@ func (t *table) apply(e *entry, m *Metric) {
 }
 
 // lookup finds the entry of (typ, name), making it if it is new.
-func (t *table) lookup(typ Type, name []byte) *entry { return t.find(typ, name, false) }
-
-// find finds the entry of (typ, name), making it if it is new, or returns
-// nil for a new name that is not plain when check is set.
-func (t *table) find(typ Type, name []byte, check bool) *entry {
-	return t.findHash(typ, name, hashName(typ, name), check)
+func (t *table) lookup(typ Type, name []byte) *entry {
+	return t.findHash(typ, name, hashName(typ, name), false)
 }
 
-// findHash is find with the name's hash already computed.
+// findHash finds the entry of (typ, name), whose hash is h, making it if it
+// is new, or returns nil for a new name that is not plain when check is set.
 func (t *table) findHash(typ Type, name []byte, h uint64, check bool) *entry {
 	tag := uint32(h >> 32)
 	mask := uint64(len(t.slots) - 1)
