@@ -102,8 +102,9 @@ func finishStatsdFlags(fs *flag.FlagSet, c *statsdConfig) error {
 }
 
 // statsdUDPWait is how long a statsd UDP receiver sleeps after a short batch
-// (listen.UDPOptions.Wait): at a million datagrams/s, 200 of them, which the
-// 16 MiB receive buffer holds many times over.
+// (listen.UDPOptions.Wait); Go's timers make it about 1.1 ms, at a million
+// datagrams/s about 1,100 of them, which the 16 MiB receive buffer holds many
+// times over.
 const statsdUDPWait = 200 * time.Microsecond
 
 // statsdStage is the statsd server: UDP and TCP receivers, the flusher,
