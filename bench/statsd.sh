@@ -23,6 +23,10 @@
 #   FLUSH [10]            flush interval in seconds, both servers (etsy's and statbox's default)
 #   SERVERS [statbox etsy]
 #   KEYS [1000 100000]
+#   MODES [packed single]  ~1400-byte packets, one line per packet
+#   PACKED_RATES [0 10000000]  lines/s offered to statbox's packed runs (0: as fast as the sender can)
+#   SINGLE_FLAGS []       more flags for the sender in one-line runs, e.g. "-gso 64 -batch 8"
+#                         (UDP GSO: the kernel's send path runs once per 64 datagrams)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +34,9 @@ DURATION=${DURATION:-5}
 FLUSH=${FLUSH:-10}
 SERVERS=${SERVERS:-statbox etsy}
 KEYS=${KEYS:-1000 100000}
+MODES=${MODES:-packed single}
+PACKED_RATES=${PACKED_RATES:-0 10000000}
+SINGLE_FLAGS=${SINGLE_FLAGS:-}
 ETSY=.deps/statsd/node_modules/statsd
 
 [ "$(nproc)" -ge 2 ] || { echo "statsd.sh: needs 2 cores (server on 0, sender on 1)" >&2; exit 1; }
@@ -76,16 +83,17 @@ JS
 
 printf '%-8s %-7s %-8s %-9s %12s %12s %12s %10s %8s %14s\n' server keys packet offered sent/s processed/s loss loss% cpu_s lines/cpu_s
 for keys in $KEYS; do
-	for mode in packed single; do
+	for mode in $MODES; do
 		lines=0; [ $mode = single ] && lines=1
 		for server in $SERVERS; do
-			rates=0; [ $server = statbox ] && [ $mode = packed ] && rates="0 10000000"
+			rates=0; [ $server = statbox ] && [ $mode = packed ] && rates=$PACKED_RATES
 			for rate in $rates; do
+				extra=; [ $mode = single ] && extra=$SINGLE_FLAGS
 				sp=$(port); cp=$(port)
 				start_server $server "$sp" "$cp"
 				sleep 0.3
 				out=$(taskset -c 1 "$dir/load" -pid "$server_pid" -addr "127.0.0.1:$sp" -capture "127.0.0.1:$cp" -keys "$keys" \
-					-lines $lines -duration "${DURATION}s" -rate "$rate" -settle "$((FLUSH * 3 + 10))s" 2>&1 | tail -1) || true
+					-lines $lines -duration "${DURATION}s" -rate "$rate" -settle "$((FLUSH * 3 + 10))s" $extra 2>&1 | tail -1) || true
 				# KILL, not TERM: the drain would write every flushed series to disk first.
 				kill -KILL $server_pid 2>/dev/null || true
 				wait $server_pid 2>/dev/null || true

@@ -4,7 +4,10 @@
 // receives as a carbon plaintext capture (etsy's graphite backend, or
 // statbox's --forward, pointed at -capture).
 //
-//	statsd -addr 127.0.0.1:8125 -capture 127.0.0.1:2003 [-keys 1000] [-lines 0] [-duration 5s] [-rate 0]
+//	statsd -addr 127.0.0.1:8125 -capture 127.0.0.1:2003 [-keys 1000] [-lines 0] [-duration 5s] [-rate 0] [-batch 64]
+//
+// With -capture off it only sends, without waiting for a server's flushes,
+// and reports what it sent and its own CPU time: the sender alone.
 //
 // Every line is "bench.kNNNNNN:1|c", so the number of lines the server
 // processed is the sum of the statsd.metrics_received counts it flushed
@@ -120,15 +123,20 @@ func run() error {
 	prefix := flag.String("received", "stats_counts.statsd.metrics_received", "name of the server's metrics_received count in its flushes")
 	settle := flag.Duration("settle", 30*time.Second, "most time to wait after sending for the server to flush what it holds")
 	pid := flag.Int("pid", 0, "the server's `PID`: its CPU time while the sender sends is reported (0: not)")
+	perCall := flag.Int("batch", 64, "datagrams per sendmmsg call (with -gso, buffers of -gso datagrams each)")
+	gso := flag.Int("gso", 0, "send `N` equal-size datagrams per buffer with UDP GSO (UDP_SEGMENT): the kernel's send path runs once per buffer (0: off)")
 	flag.Parse()
 
-	l, err := net.Listen("tcp", *capAddr)
-	if err != nil {
-		return fmt.Errorf("capture: %w", err)
-	}
-	defer l.Close()
 	c := &capture{name: *prefix}
-	go c.serve(l)
+	alone := *capAddr == "off"
+	if !alone {
+		l, err := net.Listen("tcp", *capAddr)
+		if err != nil {
+			return fmt.Errorf("capture: %w", err)
+		}
+		defer l.Close()
+		go c.serve(l)
+	}
 
 	// Packets, built once.
 	var packets [][]byte
@@ -153,7 +161,7 @@ func run() error {
 
 	// Wait for the server: its first flush reaching the capture.
 	deadline := time.Now().Add(30 * time.Second)
-	for {
+	for !alone {
 		if f, _, _ := c.state(); f > 0 {
 			break
 		}
@@ -164,6 +172,30 @@ func run() error {
 	}
 	_, base, _ := c.state()
 
+	// Datagrams per packet sent: 1, or -gso equal-size datagrams in one buffer.
+	dgrams := uint64(1)
+	segment := 0
+	if *gso > 0 {
+		segment = len(packets[0])
+		var big [][]byte
+		var perBig []int
+		for i := 0; i < len(packets); i += *gso {
+			var b []byte
+			n := 0
+			for j := i; j < i+*gso; j++ {
+				p := packets[j%len(packets)]
+				if len(p) != segment {
+					return fmt.Errorf("-gso needs datagrams of one size: %d and %d bytes", segment, len(p))
+				}
+				b = append(b, p...)
+				n += perPacket[j%len(packets)]
+			}
+			big = append(big, b)
+			perBig = append(perBig, n)
+		}
+		packets, perPacket, dgrams = big, perBig, uint64(*gso)
+	}
+
 	conn, err := net.Dial("udp", *addr)
 	if err != nil {
 		return err
@@ -173,7 +205,15 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	const batch = 64
+	if segment > 0 {
+		var serr error
+		if err := raw.Control(func(fd uintptr) {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_UDP, unix.UDP_SEGMENT, segment)
+		}); err != nil || serr != nil {
+			return fmt.Errorf("set UDP_SEGMENT: %v %v", err, serr)
+		}
+	}
+	batch := *perCall
 	iovs := make([]unix.Iovec, batch)
 	msgs := make([]unix.Mmsghdr, batch)
 	for i := range msgs {
@@ -182,6 +222,7 @@ func run() error {
 	}
 	drops0 := rcvbufErrors()
 	cpu0 := procCPU(*pid)
+	self0 := procCPU(os.Getpid())
 	var sent, sentPackets, sendErrors uint64
 	start := time.Now()
 	end := start.Add(*duration)
@@ -197,7 +238,7 @@ func run() error {
 		var r uintptr
 		var errno unix.Errno
 		raw.Write(func(fd uintptr) bool {
-			r, _, errno = unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&msgs[0])), batch, 0, 0, 0)
+			r, _, errno = unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&msgs[0])), uintptr(batch), 0, 0, 0)
 			return true
 		})
 		if errno != 0 {
@@ -208,7 +249,7 @@ func run() error {
 		for i := 0; i < int(r); i++ {
 			sent += uint64(perPacket[(next+i)%len(packets)])
 		}
-		sentPackets += uint64(r)
+		sentPackets += uint64(r) * dgrams
 		next = (next + int(r)) % len(packets)
 		if *rate > 0 {
 			ahead := time.Duration(float64(sent)/(*rate)*1e9) - time.Since(start)
@@ -221,6 +262,13 @@ func run() error {
 	// The server's CPU over the sending: what it spent taking the load, not
 	// its flushes and writes while the generator waits for the counts.
 	cpu := procCPU(*pid) - cpu0
+	self := procCPU(os.Getpid()) - self0
+	if alone {
+		secs := elapsed.Seconds()
+		fmt.Printf("sent %d lines in %d packets over %.2fs (%.0f lines/s, %.0f packets/s), sender CPU %.2fs (%.0f packets per CPU s), send errors %d, kernel RcvbufErrors +%d\n",
+			sent, sentPackets, secs, float64(sent)/secs, float64(sentPackets)/secs, self, float64(sentPackets)/max(self, 0.01), sendErrors, rcvbufErrors()-drops0)
+		return nil
+	}
 
 	// Wait until the server has flushed two intervals with nothing new.
 	deadline = time.Now().Add(*settle)

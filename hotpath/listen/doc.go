@@ -9,10 +9,14 @@
 //
 // UDP: ListenUDP opens one socket per worker (UDPOptions.Sockets, GOMAXPROCS by
 // default), all bound to one address with SO_REUSEPORT so the kernel spreads flows
-// across them. Each socket has one goroutine, which waits in Go's network poller (no
-// thread is parked in the kernel), reads up to UDPOptions.Batch datagrams per
-// recvmmsg into buffers it owns and reuses, and calls its own PacketHandler (made by
-// handle(worker) at start) once per datagram. A PacketHandler is therefore only ever
+// across them. Each socket has one goroutine, which reads up to UDPOptions.Batch
+// datagrams per recvmmsg into buffers it owns and reuses, and calls its own
+// PacketHandler (made by handle(worker) at start) once per datagram. A socket found
+// empty is waited on in Go's network poller (no thread is parked in the kernel),
+// through an epoll instance of the socket's own where the socket is registered
+// one-shot: between a wake-up and the next time the socket is found empty, datagrams
+// wake nobody, so UDPOptions.Wait can let batches fill under a stream of small
+// datagrams instead of paying a wake-up per datagram. A PacketHandler is therefore only ever
 // called from one goroutine and needs no locking of its own.
 //
 // TCP: ListenTCP starts TCPOptions.Loops event loops (GOMAXPROCS by default). Each

@@ -104,7 +104,11 @@ func TestUDPSocketsShareThePickedPort(t *testing.T) {
 		t.Fatalf("%d sockets, want 3", len(l.workers))
 	}
 	for i, w := range l.workers {
-		if got := w.conn.LocalAddr().(*net.UDPAddr); got.Port != l.Addr().Port || !got.IP.Equal(l.Addr().IP) {
+		sa, err := unix.Getsockname(w.fd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tcpAddr(sa); got.Port != l.Addr().Port || !got.IP.Equal(l.Addr().IP) {
 			t.Errorf("socket %d bound to %v, want %v", i, got, l.Addr())
 		}
 	}
@@ -389,4 +393,33 @@ func TestListenUDPBadAddress(t *testing.T) {
 			t.Errorf("ListenUDP(%q) succeeded", addr)
 		}
 	}
+}
+
+// TestUDPWait sends datagrams one by one to a listener that waits after short
+// batches: every one arrives, in fewer batches than datagrams, and Drain
+// still delivers what is queued.
+func TestUDPWait(t *testing.T) {
+	const total = 2000
+	var got atomic.Int64
+	l := listenUDP(t, UDPOptions{Sockets: 1, Wait: time.Millisecond}, func(int) PacketHandler {
+		return PacketFunc(func([]byte) { got.Add(1) })
+	})
+	fd := udpSenderFD(t, l.Addr())
+	for i := 0; i < total; i++ {
+		unix.Write(fd, []byte("m"))
+		if i%100 == 0 {
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
+	if err := l.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st := l.Stats()
+	if got.Load() != total || st.Datagrams.Load() != total {
+		t.Fatalf("delivered %d (counted %d), want %d", got.Load(), st.Datagrams.Load(), total)
+	}
+	if b := st.Batches.Load(); b >= total {
+		t.Errorf("%d batches for %d datagrams", b, total)
+	}
+	t.Logf("%d datagrams in %d batches", total, st.Batches.Load())
 }

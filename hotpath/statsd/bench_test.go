@@ -54,11 +54,34 @@ func BenchmarkParse(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*lines), "ns/line")
 }
 
+// counterPacket is ~1400 bytes of the counters bench/statsd sends,
+// "bench.kNNNNNN:1|c", one key per line out of keys.
+func counterPacket(keys, start int) ([]byte, int) {
+	var b []byte
+	n := 0
+	for i := start; len(b) < 1380; i++ {
+		b = fmt.Appendf(b, "bench.k%06d:1|c\n", i%keys)
+		n++
+	}
+	return b, n
+}
+
 // BenchmarkShard is parse plus aggregation into a receiver's table, with
-// 1k and 100k distinct keys, flushing every 10M lines as a 10 s interval would.
+// 1k and 100k distinct keys, flushing every 10M lines as a 10 s interval would:
+// the mixed lines of benchPacket, and the counters of the end-to-end bench.
 func BenchmarkShard(b *testing.B) {
-	for _, keys := range []int{1000, 100_000} {
-		b.Run(fmt.Sprintf("keys=%d", keys), func(b *testing.B) {
+	for _, c := range []struct {
+		name   string
+		keys   int
+		packet func(keys, start int) ([]byte, int)
+	}{
+		{"keys=1000", 1000, benchPacket},
+		{"keys=100000", 100_000, benchPacket},
+		{"counters/keys=1000", 1000, counterPacket},
+		{"counters/keys=100000", 100_000, counterPacket},
+	} {
+		keys, benchPacket := c.keys, c.packet
+		b.Run(c.name, func(b *testing.B) {
 			opts := DefaultOptions()
 			opts.Store = func([]byte, int64, float64) {}
 			a, _ := NewAggregator(opts, timeZero)

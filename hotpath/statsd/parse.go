@@ -65,6 +65,7 @@ type Parser struct {
 
 	name, tagged []byte
 	m            Metric
+	pend         [batchLines]pendingLine
 }
 
 // Parse reads one packet (a UDP datagram, or complete lines from a TCP
@@ -73,8 +74,10 @@ type Parser struct {
 // value to sink and returns the number of non-empty lines seen and of values
 // refused, each of which etsy statsd counts in bad_lines_seen.
 func (p *Parser) Parse(packet []byte, sink Sink) (lines, bad int) {
+	if t, ok := sink.(*table); ok && p.Debug == nil {
+		return p.parseTable(packet, t)
+	}
 	b := packet
-	raw, _ := sink.(rawSink)
 	i := 0
 	for i < len(b) {
 		if b[i] == '\n' {
@@ -83,7 +86,7 @@ func (p *Parser) Parse(packet []byte, sink Sink) (lines, bad int) {
 		}
 		lines++
 		if p.Debug == nil {
-			if next, ok := p.fast(b, i, sink, raw); ok {
+			if next, ok := p.fast(b, i, sink); ok {
 				i = next
 				continue
 			}
@@ -115,9 +118,23 @@ var plainName = func() (t [256]bool) {
 // plain name and a plain decimal number, in one pass from b[i], and returns
 // where the next line starts. Anything else is left to line (ok false),
 // which parses the general case.
-func (p *Parser) fast(b []byte, i int, sink Sink, raw rawSink) (next int, ok bool) {
+func (p *Parser) fast(b []byte, i int, sink Sink) (next int, ok bool) {
+	next, ok = p.scan(b, i, false)
+	if !ok {
+		return 0, false
+	}
+	sink.Add(&p.m)
+	return next, true
+}
+
+// scan parses the line at b[i] as fast does, into p.m, without handing it
+// over. With unchecked set the name is taken up to the first ':' as it is,
+// for a table, which checks a name only when it is new to it (findHash with
+// check): the name may then run past the line's end, and no name in a table
+// holds a '\n'.
+func (p *Parser) scan(b []byte, i int, unchecked bool) (next int, ok bool) {
 	var j int
-	if raw != nil {
+	if unchecked {
 		// The sink checks the name only when it is new to it: a name it
 		// holds was checked before.
 		j = bytes.IndexByte(b[i:], ':')
@@ -222,22 +239,7 @@ func (p *Parser) fast(b []byte, i int, sink Sink, raw rawSink) (next int, ok boo
 		return 0, false
 	}
 	m.Name, m.Value, m.Delta = name, v, sign && m.Type == Gauge
-	if raw != nil {
-		if !raw.addRaw(m) {
-			return 0, false
-		}
-	} else {
-		sink.Add(m)
-	}
 	return k + 1, true
-}
-
-// rawSink is a Sink that takes a name not yet checked, and checks it only
-// if the name is new to it: addRaw returns false, having done nothing, for a
-// new name that is not plain (every byte in plainName), which the general
-// parser then sanitizes.
-type rawSink interface {
-	addRaw(m *Metric) bool
 }
 
 // isPlain reports whether the fast path may take name as it is.

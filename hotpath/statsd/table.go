@@ -6,15 +6,16 @@ import (
 )
 
 // table holds what one receiver aggregated in one interval: an
-// open-addressing hash table over (type, name), names in one arena and
-// values in flat arrays by type, so a line costs one hash and, for a name
-// already seen, no allocation at all.
+// open-addressing hash table over (type, name) whose slots are the entries
+// themselves, names in one arena and values in flat arrays by type, so a
+// line costs one hash and, for a name already seen, no allocation at all,
+// and a lookup reads one slot and the name.
 type table struct {
-	// slots holds, per slot, the entry's hash in the high 32 bits and its
-	// index in entries plus one in the low 32 bits; 0 is an empty slot.
-	slots   []uint64
-	entries []entry
-	arena   []byte
+	slots []entry
+	// order holds the slots of the entries in the order they came, which
+	// the flush and the admin interface keep.
+	order []uint32
+	arena []byte
 
 	counters []float64
 	gauges   []gaugeAgg
@@ -22,15 +23,18 @@ type table struct {
 	sets     []setAgg
 
 	packets, lines, bad uint64
+	// touched is what addBatch read ahead, kept only so that its loads are.
+	touched uint64
 }
 
-// entry is one (type, name) of the interval.
+// entry is one (type, name) of the interval, in its slot.
 type entry struct {
+	tag uint32 // the hash's high 32 bits
 	off uint32 // the name is arena[off : off+n]
 	// n fits: a name comes in one datagram (at most 65,507 bytes) or one
 	// line of a stream (at most MaxLine).
 	n   uint16
-	typ Type
+	typ Type // 0 for an empty slot
 	// dead marks an entry the admin interface deleted: left out of the
 	// merge unless the name comes again.
 	dead bool
@@ -68,13 +72,13 @@ func hashName(typ Type, name []byte) uint64 {
 
 const minSlots = 1024
 
-func newTable() *table { return &table{slots: make([]uint64, minSlots)} }
+func newTable() *table { return &table{slots: make([]entry, minSlots)} }
 
 // tableSize is what a table held, to size its successor.
 type tableSize struct{ slots, entries, arena, counters, gauges int }
 
 func (t *table) size() tableSize {
-	return tableSize{len(t.slots), len(t.entries), len(t.arena), len(t.counters), len(t.gauges)}
+	return tableSize{len(t.slots), len(t.order), len(t.arena), len(t.counters), len(t.gauges)}
 }
 
 // newTableSized returns an empty table with room for z, so that a
@@ -82,8 +86,8 @@ func (t *table) size() tableSize {
 // memory is the kernel's fresh zero pages until the table fills it.
 func newTableSized(z tableSize) *table {
 	return &table{
-		slots:    make([]uint64, z.slots),
-		entries:  make([]entry, 0, z.entries),
+		slots:    make([]entry, z.slots),
+		order:    make([]uint32, 0, z.entries),
 		arena:    make([]byte, 0, z.arena),
 		counters: make([]float64, 0, z.counters),
 		gauges:   make([]gaugeAgg, 0, z.gauges),
@@ -93,16 +97,6 @@ func newTableSized(z tableSize) *table {
 // Add aggregates one metric.
 func (t *table) Add(m *Metric) {
 	t.apply(t.lookup(m.Type, m.Name), m)
-}
-
-// addRaw is Add for a name the parser has not checked.
-func (t *table) addRaw(m *Metric) bool {
-	e := t.find(m.Type, m.Name, true)
-	if e == nil {
-		return false
-	}
-	t.apply(e, m)
-	return true
 }
 
 func (t *table) apply(e *entry, m *Metric) {
@@ -132,33 +126,33 @@ func (t *table) apply(e *entry, m *Metric) {
 }
 
 // lookup finds the entry of (typ, name), making it if it is new.
-func (t *table) lookup(typ Type, name []byte) *entry { return t.find(typ, name, false) }
+func (t *table) lookup(typ Type, name []byte) *entry {
+	return t.findHash(typ, name, hashName(typ, name), false)
+}
 
-// find finds the entry of (typ, name), making it if it is new, or returns
-// nil for a new name that is not plain when check is set.
-func (t *table) find(typ Type, name []byte, check bool) *entry {
-	h := hashName(typ, name)
-	hi := h >> 32 << 32
+// findHash finds the entry of (typ, name), whose hash is h, making it if it
+// is new, or returns nil for a new name that is not plain when check is set.
+func (t *table) findHash(typ Type, name []byte, h uint64, check bool) *entry {
+	tag := uint32(h >> 32)
 	mask := uint64(len(t.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
-		s := t.slots[i]
-		if s == 0 {
+		e := &t.slots[i]
+		if e.typ == 0 {
 			if check && !isPlain(name) {
 				return nil
 			}
-			return t.insert(i, hi, typ, name)
+			return t.insert(i, tag, typ, name)
 		}
-		if s>>32<<32 == hi {
-			e := &t.entries[uint32(s)-1]
-			if e.typ == typ && bytes.Equal(t.arena[e.off:e.off+uint32(e.n)], name) {
+		if e.tag == tag && e.typ == typ && int(e.n) == len(name) && bytes.Equal(t.arena[e.off:e.off+uint32(e.n)], name) {
+			if e.dead {
 				e.dead = false
-				return e
 			}
+			return e
 		}
 	}
 }
 
-func (t *table) insert(slot, hi uint64, typ Type, name []byte) *entry {
+func (t *table) insert(slot uint64, tag uint32, typ Type, name []byte) *entry {
 	var idx int
 	switch typ {
 	case Counter:
@@ -188,27 +182,27 @@ func (t *table) insert(slot, hi uint64, typ Type, name []byte) *entry {
 	}
 	off := len(t.arena)
 	t.arena = append(t.arena, name...)
-	t.entries = append(t.entries, entry{off: uint32(off), n: uint16(len(name)), typ: typ, idx: uint32(idx)})
-	t.slots[slot] = hi | uint64(len(t.entries))
+	t.slots[slot] = entry{tag: tag, off: uint32(off), n: uint16(len(name)), typ: typ, idx: uint32(idx)}
+	t.order = append(t.order, uint32(slot))
 	// Linear probing stays short up to a load of 3/4 with a good hash.
-	if len(t.entries)*4 > len(t.slots)*3 {
+	if len(t.order)*4 > len(t.slots)*3 {
 		t.grow()
 	}
-	return &t.entries[len(t.entries)-1]
+	return &t.slots[t.order[len(t.order)-1]]
 }
 
 // grow doubles the slots and places every entry again.
 func (t *table) grow() {
-	slots := make([]uint64, len(t.slots)*2)
+	slots := make([]entry, len(t.slots)*2)
 	mask := uint64(len(slots) - 1)
-	for k := range t.entries {
-		e := &t.entries[k]
-		h := hashName(e.typ, t.arena[e.off:e.off+uint32(e.n)])
-		i := h & mask
-		for slots[i] != 0 {
+	for k, s := range t.order {
+		e := &t.slots[s]
+		i := hashName(e.typ, t.arena[e.off:e.off+uint32(e.n)]) & mask
+		for slots[i].typ != 0 {
 			i = (i + 1) & mask
 		}
-		slots[i] = h>>32<<32 | uint64(k+1)
+		slots[i] = *e
+		t.order[k] = uint32(i)
 	}
 	t.slots = slots
 }
@@ -219,7 +213,7 @@ func (t *table) name(e *entry) []byte { return t.arena[e.off : e.off+uint32(e.n)
 // reset empties the table for the next interval, keeping its memory.
 func (t *table) reset() {
 	clear(t.slots)
-	t.entries = t.entries[:0]
+	t.order = t.order[:0]
 	t.arena = t.arena[:0]
 	t.counters = t.counters[:0]
 	t.gauges = t.gauges[:0]
