@@ -152,15 +152,6 @@ func (l *list) appendTo(dst []whisper.Point) []whisper.Point {
 	return dst
 }
 
-// len is the number of points in l.
-func (l *list) len() int {
-	n := 0
-	for c := l.head; c != nil; c = c.next {
-		n += c.n
-	}
-	return n
-}
-
 // prepend puts the points of front ahead of l's and empties front.
 func (l *list) prepend(front *list) {
 	if front.head == nil {
