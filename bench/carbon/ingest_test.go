@@ -21,7 +21,7 @@ var (
 	ingestRounds  = flag.Int("ingest.rounds", 100, "BenchmarkIngest: points per metric in each iteration")
 	ingestWarmup  = flag.Int("ingest.warmup", 1, "BenchmarkIngest: rounds written before timing, so that every file is open (0: time the first opens too)")
 	ingestSync    = flag.Duration("ingest.sync", 0, "BenchmarkIngest: the pool's msync interval (0: the daemon's default; negative: none, as when a run is shorter than it)")
-	ingestRead    = flag.Int("ingest.read", 64<<10, "BenchmarkIngest: bytes fed at a time, as the TCP listener reads them (listen.TCPOptions.ReadSize)")
+	ingestRead    = flag.Int("ingest.read", 256<<10, "BenchmarkIngest: bytes fed at a time, as statbox's carbon TCP loops read them (appliance's carbonReadSize)")
 	ingestConns   = flag.Int("ingest.conns", 1, "BenchmarkIngest: senders, each with its own parser, their reads interleaved as a listener serving several connections reads them")
 	ingestProfile = flag.String("ingest.cpuprofile", "", "BenchmarkIngest: write a CPU profile of the timed part only (not the set-up, warm-up and clean-up) to `FILE`")
 )
