@@ -213,7 +213,10 @@ ebpf-test-image-kernel:
 	mkdir -p images/out && \
 	CGO_ENABLED=0 $(GO) test -c -o images/out/ebpf.test ./kernel/ebpf && \
 	CGO_ENABLED=0 $(GO) build -o images/out/ebpfvm ./images/ebpfvm && \
-	timeout 660 images/out/ebpfvm -kernel $(IMAGE_CACHE)/kernel -test images/out/ebpf.test -timeout 600s
+	for try in 1 2; do \
+	  timeout 260 images/out/ebpfvm -kernel $(IMAGE_CACHE)/kernel -test images/out/ebpf.test -timeout 240s && exit 0; \
+	  [ $$try = 1 ] && echo "ebpf-test-image-kernel: the guest failed or hung (seen once: a soft lockup of ebpf.test's exit after PASS under TCG), running it again"; \
+	done; exit 1
 
 # What the image build and test need from Debian: qemu and OVMF, the FAT,
 # ext4 and GPT tools, objcopy and systemd's EFI stub, and the kernel
