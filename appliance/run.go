@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -18,6 +19,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"statbox/hotpath/listen"
 	"statbox/kernel"
@@ -125,12 +128,12 @@ func start(cfg Config, log *slog.Logger) (*daemon, error) {
 	}
 	if runtime.GOMAXPROCS(0) == 1 {
 		// One core for receivers and writers: writers leave it to the
-		// carbon receivers during a burst, up to half the cache's bound.
-		copts.Backlog, copts.Busy = backlog(cfg.MaxCacheSize), d.ingest.busy
+		// carbon receivers during a burst, up to the backlog.
+		copts.Backlog, copts.Busy = backlog(cfg.MaxCacheSize, memoryLimit()), d.ingest.busy
 	}
 	d.cache = cache.New(copts)
 	log.Info("storage started", "data", cfg.Data, "conf_dir", confName(cfg.ConfDir),
-		"schemas", len(rules.Schemas), "max_open_files", d.pool.MaxOpen())
+		"schemas", len(rules.Schemas), "max_open_files", d.pool.MaxOpen(), "writer_backlog", copts.Backlog)
 
 	if err := d.ingest.start(cfg, d.cache, log.Info); err != nil {
 		d.stop()
@@ -360,11 +363,53 @@ func raiseMapCount(want int, log *slog.Logger) {
 	log.Info("vm.max_map_count raised", "from", have, "to", want)
 }
 
-// backlog is the cache's Backlog on one core: half the cache's bound, or
-// 10M points when it has none.
-func backlog(maxCacheSize int) int {
-	if maxCacheSize <= 0 {
-		return 10_000_000
+// pendingPointBytes is what a point waiting in the cache takes: a 256-byte
+// chunk holds 15.
+const pendingPointBytes = 18
+
+// backlog is the cache's Backlog on one core: the points that fit in a
+// sixteenth of the memory the process may use (memoryLimit), and at most
+// half the cache's bound when it has one. Writers defer to a burst until the
+// cache holds that many, so a burst that fits is taken at the receivers'
+// pace; a SIGTERM during such a burst then has up to that many points to
+// write before exit. With memory unknown (0): 10M points.
+func backlog(maxCacheSize int, memory uint64) int {
+	n := 10_000_000
+	if memory > 0 {
+		n = int(min(memory/16/pendingPointBytes, math.MaxInt32))
 	}
-	return maxCacheSize / 2
+	if maxCacheSize > 0 {
+		n = min(n, maxCacheSize/2)
+	}
+	return n
+}
+
+// memoryLimit is the memory this process may use: the machine's RAM, or its
+// cgroup's memory.max when that is lower; 0 when neither can be read.
+func memoryLimit() uint64 {
+	var total uint64
+	var si unix.Sysinfo_t
+	if unix.Sysinfo(&si) == nil {
+		total = uint64(si.Totalram) * uint64(si.Unit)
+	}
+	b, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return total
+	}
+	// cgroup v2: the line "0::/path".
+	for _, line := range strings.Split(string(b), "\n") {
+		path, ok := strings.CutPrefix(line, "0::")
+		if !ok {
+			continue
+		}
+		limit, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", path, "memory.max"))
+		if err != nil {
+			break
+		}
+		// "max" when unlimited: no number.
+		if v, err := strconv.ParseUint(strings.TrimSpace(string(limit)), 10, 64); err == nil && v > 0 && (total == 0 || v < total) {
+			total = v
+		}
+	}
+	return total
 }
