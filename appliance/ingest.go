@@ -3,7 +3,9 @@ package appliance
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"statbox/hotpath/carbon"
 	"statbox/hotpath/listen"
@@ -16,7 +18,8 @@ type drainer interface {
 	Drain(ctx context.Context) error
 }
 
-// ingest is the carbon receivers: plaintext over TCP and UDP, pickle over TCP.
+// ingest is the carbon receivers: plaintext over TCP and UDP, pickle over TCP;
+// and what work sharing one core with any receiver waits for (busy, Idle).
 type ingest struct {
 	carbonStats carbon.Stats
 	pickleStats pickle.Stats
@@ -26,9 +29,15 @@ type ingest struct {
 	pickleTCP      *listen.TCPListener
 	carbonUDP      *listen.UDPListener
 	listeners      []drainer
-	// streams are the TCP listeners busy asks, set once they are open.
-	streams atomic.Pointer[[]*listen.TCPListener]
+	// waiters are the listeners busy asks, added as they open.
+	waitersMu sync.Mutex
+	waiters   atomic.Pointer[[]waiter]
+	cache     *cache.Cache
+	idle      chan struct{} // a receiver has read all it had (Idle), for yield
 }
+
+// waiter is a listener that can tell whether it has input not yet read.
+type waiter interface{ Waiting() bool }
 
 // carbonReadSize is what a plaintext loop reads at a time: about 6,000
 // lines of a busy sender, so that a read's points, stored as one cache.Batch,
@@ -36,26 +45,70 @@ type ingest struct {
 // cache misses to overlap (storage/cache.Batch.touch).
 const carbonReadSize = 256 << 10
 
-// busy reports whether a carbon or pickle TCP connection has input not yet
-// read (cache.Options.Busy).
+// busy reports whether a receiver (carbon and pickle TCP, statsd UDP and
+// TCP) has input not yet read (cache.Options.Busy).
 func (in *ingest) busy() bool {
-	ls := in.streams.Load()
-	if ls == nil {
+	ws := in.waiters.Load()
+	if ws == nil {
 		return false
 	}
-	for _, l := range *ls {
-		if l.Waiting() {
+	for _, w := range *ws {
+		if w.Waiting() {
 			return true
 		}
 	}
 	return false
 }
 
+// addWaiters adds listeners for busy to ask.
+func (in *ingest) addWaiters(ws ...waiter) {
+	in.waitersMu.Lock()
+	defer in.waitersMu.Unlock()
+	var all []waiter
+	if old := in.waiters.Load(); old != nil {
+		all = append(all, *old...)
+	}
+	all = append(all, ws...)
+	in.waiters.Store(&all)
+}
+
+// Idle is every receiver's listen Idle callback: it wakes a cache writer and
+// a statsd flush that wait for the receivers. It never blocks.
+func (in *ingest) Idle() {
+	if in.cache != nil {
+		in.cache.Idle()
+	}
+	select {
+	case in.idle <- struct{}{}:
+	default:
+	}
+}
+
+// yieldWait bounds one wait of yield.
+const yieldWait = time.Millisecond
+
+// yield waits, while a receiver has input, until one has read all it had,
+// for at most yieldWait: statsd's Options.Yield on one core, so that a
+// flush of many keys leaves the core to the receivers in turn and still
+// ends.
+func (in *ingest) yield() {
+	if !in.busy() {
+		return
+	}
+	t := time.NewTimer(yieldWait)
+	defer t.Stop()
+	select {
+	case <-in.idle:
+	case <-t.C:
+	}
+}
+
 // startIngest opens the carbon listeners that cfg turns on, handing every
 // point to c.
 func (in *ingest) start(cfg Config, c *cache.Cache, logf func(msg string, args ...any)) error {
+	in.cache, in.idle = c, make(chan struct{}, 1)
 	if enabled(cfg.Carbon) {
-		t, err := listen.ListenTCP(cfg.Carbon, listen.TCPOptions{Idle: c.Idle, ReadSize: carbonReadSize}, func() listen.Session {
+		t, err := listen.ListenTCP(cfg.Carbon, listen.TCPOptions{Idle: in.Idle, ReadSize: carbonReadSize}, func() listen.Session {
 			return &carbonSession{s: carbon.NewStream(carbon.NewParser(c.NewBatch(), &in.carbonStats))}
 		})
 		if err != nil {
@@ -75,7 +128,7 @@ func (in *ingest) start(cfg Config, c *cache.Cache, logf func(msg string, args .
 		logf("carbon started", "tcp", t.Addr().String(), "udp", u.Addr().String(), "udp_read_buffer", u.ReadBuffer())
 	}
 	if enabled(cfg.Pickle) {
-		t, err := listen.ListenTCP(cfg.Pickle, listen.TCPOptions{Idle: c.Idle}, func() listen.Session {
+		t, err := listen.ListenTCP(cfg.Pickle, listen.TCPOptions{Idle: in.Idle}, func() listen.Session {
 			sink := &normalizing{b: c.NewBatch(), bad: &in.pickleBadNames}
 			return &pickleSession{s: pickle.NewStream(pickle.NewDecoder(&in.pickleStats), sink), sink: sink}
 		})
@@ -86,13 +139,11 @@ func (in *ingest) start(cfg Config, c *cache.Cache, logf func(msg string, args .
 		in.listeners = append(in.listeners, t)
 		logf("pickle started", "tcp", t.Addr().String())
 	}
-	var streams []*listen.TCPListener
 	for _, t := range []*listen.TCPListener{in.tcp, in.pickleTCP} {
 		if t != nil {
-			streams = append(streams, t)
+			in.addWaiters(t)
 		}
 	}
-	in.streams.Store(&streams)
 	return nil
 }
 

@@ -139,7 +139,7 @@ func start(cfg Config, log *slog.Logger) (*daemon, error) {
 		d.stop()
 		return nil, err
 	}
-	if err := d.statsd.start(cfg, d.cache, log); err != nil {
+	if err := d.statsd.start(cfg, d.cache, &d.ingest, log); err != nil {
 		d.stop()
 		return nil, err
 	}

@@ -123,7 +123,11 @@ type statsdStage struct {
 
 // start opens the statsd listeners on cfg.Statsd and the admin interface on
 // cfg.Admin, flushing into c.
-func (s *statsdStage) start(cfg Config, c *cache.Cache, log *slog.Logger) error {
+//
+// On one core, a flush waits for the receivers of in that have input
+// (ingest.yield), and the statsd listeners join those the cache's writers
+// wait for.
+func (s *statsdStage) start(cfg Config, c *cache.Cache, in *ingest, log *slog.Logger) error {
 	if !enabled(cfg.Statsd) {
 		// No flushes either: with statsd off, statsd's own metrics would
 		// be the only thing it wrote.
@@ -136,6 +140,10 @@ func (s *statsdStage) start(cfg Config, c *cache.Cache, log *slog.Logger) error 
 	opts := sc.opts
 	opts.FlushInterval = cfg.FlushInterval
 	opts.Store = c.Store
+	oneCore := runtime.GOMAXPROCS(0) == 1
+	if oneCore {
+		opts.Yield = in.yield
+	}
 	if sc.forward != "" {
 		s.fwd = statsd.NewForwarder(sc.forward, statsd.ForwarderOptions{Log: log})
 		opts.Forward = s.fwd.Send
@@ -163,7 +171,7 @@ func (s *statsdStage) start(cfg Config, c *cache.Cache, log *slog.Logger) error 
 		for range runtime.GOMAXPROCS(0) {
 			s.tcpShards = append(s.tcpShards, agg.NewShard(debug))
 		}
-		t, err := listen.ListenTCP(cfg.Statsd, listen.TCPOptions{}, func() listen.Session {
+		t, err := listen.ListenTCP(cfg.Statsd, listen.TCPOptions{Idle: in.Idle}, func() listen.Session {
 			sh := s.tcpShards[int(s.next.Add(1))%len(s.tcpShards)]
 			return &statsdSession{st: statsd.NewStream(sh)}
 		})
@@ -174,7 +182,7 @@ func (s *statsdStage) start(cfg Config, c *cache.Cache, log *slog.Logger) error 
 		// UDP on the port TCP got, so that ":0" gives one port for both.
 		// Wait: with one metric per datagram, a receiver woken per datagram
 		// spends most of its time waking (bench/RESULTS.md, statsd).
-		u, err := listen.ListenUDP(t.Addr().String(), listen.UDPOptions{Wait: statsdUDPWait}, func(int) listen.PacketHandler {
+		u, err := listen.ListenUDP(t.Addr().String(), listen.UDPOptions{Wait: statsdUDPWait, Idle: in.Idle}, func(int) listen.PacketHandler {
 			return agg.NewShard(debug)
 		})
 		if err != nil {
@@ -183,6 +191,9 @@ func (s *statsdStage) start(cfg Config, c *cache.Cache, log *slog.Logger) error 
 			return fmt.Errorf("statsd udp %s: %w", t.Addr(), err)
 		}
 		s.udp = u
+		if oneCore {
+			in.addWaiters(u, t)
+		}
 		log.Info("statsd started", "tcp", t.Addr().String(), "udp", u.Addr().String(),
 			"udp_read_buffer", u.ReadBuffer(), "flush_interval", cfg.FlushInterval.String())
 	}

@@ -65,6 +65,11 @@ type UDPOptions struct {
 	// read again at once. Either way a socket found empty is waited on in Go's
 	// network poller, with no CPU spent while idle.
 	Wait time.Duration
+	// Idle, when set, is called by a socket's goroutine each time it has
+	// found its socket empty and is about to wait for more: with Waiting, it
+	// lets work that shares the core with the receivers wait for them. It
+	// must not block.
+	Idle func()
 }
 
 func (o UDPOptions) withDefaults() UDPOptions {
@@ -328,6 +333,7 @@ type udpWorker struct {
 	h      PacketHandler
 	size   int
 	wait   time.Duration
+	idle   func() // UDPOptions.Idle
 	buf    []byte
 	iovs   []unix.Iovec
 	hdrs   []unix.Mmsghdr
@@ -352,6 +358,7 @@ func newUDPWorker(l *UDPListener, fd int, opts UDPOptions) (*udpWorker, error) {
 		epfd: -1,
 		size: opts.MaxDatagram,
 		wait: opts.Wait,
+		idle: opts.Idle,
 		arm:  unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLONESHOT, Fd: int32(fd)},
 	}
 	var err error
@@ -476,6 +483,9 @@ func (w *udpWorker) run() {
 		// Empty: re-arm, which reports a datagram that came since the read,
 		// and park until the registration fires or Drain or Close sets the
 		// deadline.
+		if w.idle != nil {
+			w.idle()
+		}
 		if err := unix.EpollCtl(w.epfd, unix.EPOLL_CTL_MOD, w.fd, &w.arm); err != nil {
 			w.l.stats.ReadErrors.Add(1)
 			time.Sleep(time.Millisecond)
@@ -505,6 +515,29 @@ func (w *udpWorker) run() {
 func (w *udpWorker) closeFDs() {
 	w.epfile.Close() // and with it epfd
 	unix.Close(w.fd)
+}
+
+// Waiting reports whether a socket holds a datagram not yet read. It makes
+// one ioctl a socket and takes nothing from the receivers.
+func (l *UDPListener) Waiting() bool {
+	for _, w := range l.workers {
+		if w.waiting() {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *udpWorker) waiting() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return false
+	}
+	// SIOCINQ on a UDP socket: the size of the next datagram, 0 when there
+	// is none (or when it is empty, which then waits unseen).
+	n, err := unix.IoctlGetInt(w.fd, unix.SIOCINQ)
+	return err == nil && n > 0
 }
 
 // drops reads the socket's kernel drop counter, or the count it had at close.

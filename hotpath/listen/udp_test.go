@@ -423,3 +423,47 @@ func TestUDPWait(t *testing.T) {
 	}
 	t.Logf("%d datagrams in %d batches", total, st.Batches.Load())
 }
+
+// TestUDPWaiting: Waiting sees a datagram queued behind a busy receiver, and
+// Idle comes once the receiver has read everything.
+func TestUDPWaiting(t *testing.T) {
+	var idles atomic.Int64
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	var first atomic.Bool
+	l := listenUDP(t, UDPOptions{Sockets: 1, Idle: func() { idles.Add(1) }}, func(int) PacketHandler {
+		return PacketFunc(func([]byte) {
+			if first.CompareAndSwap(false, true) {
+				entered <- struct{}{}
+				<-release
+			}
+		})
+	})
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("still not %s after 10s", what)
+			}
+		}
+	}
+	waitFor("idle before any datagram", func() bool { return !l.Waiting() && idles.Load() > 0 })
+	c := dialUDP(t, l.Addr())
+	if _, err := c.Write([]byte("a:1|c")); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	if l.Waiting() {
+		t.Fatal("Waiting true with the only datagram read")
+	}
+	if _, err := c.Write([]byte("b:1|c")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("waiting with a datagram queued", l.Waiting)
+	before := idles.Load()
+	close(release)
+	waitFor("idle after the reads", func() bool { return !l.Waiting() && idles.Load() > before })
+	l.Close()
+	if l.Waiting() {
+		t.Fatal("Waiting true after Close")
+	}
+}

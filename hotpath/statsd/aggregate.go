@@ -37,7 +37,18 @@ type Options struct {
 	// Forward, when set, receives each flush as etsy's graphite backend
 	// would send it: "name value timestamp\n" lines. It owns the slice.
 	Forward func(payload []byte)
+	// Yield, when set, is called by a flush after every yieldEvery series
+	// it merges or points it writes. Where the flusher shares one core with
+	// the receivers, it waits there while they have input: a flush of many
+	// keys then takes the core in slices short enough for their sockets to
+	// hold what arrives meanwhile. A flush still ends: Yield must return
+	// after a bounded wait.
+	Yield func()
 }
+
+// yieldEvery is how many series merged or points written a flush does
+// between calls of Options.Yield: about a millisecond of its work.
+const yieldEvery = 512
 
 // DefaultOptions returns etsy statsd 0.9's defaults.
 func DefaultOptions() Options {
@@ -72,6 +83,7 @@ type Aggregator struct {
 	badTotal  uint64
 	out       []byte // the flush's text, when forwarding
 	name      []byte
+	steps     int // series merged and points written, for Options.Yield
 
 	start   int64
 	clock   atomic.Int64 // unix seconds, ticked by Run

@@ -165,3 +165,39 @@ func TestAdminCommands(t *testing.T) {
 		t.Errorf("stats: %q", got)
 	}
 }
+
+// TestFlushYields: a flush of many keys calls Options.Yield every
+// yieldEvery series merged or points written, and writes the same points as
+// without it.
+func TestFlushYields(t *testing.T) {
+	const keys = 5000
+	flush := func(yield func()) *points {
+		pts := newPoints()
+		opts := DefaultOptions()
+		opts.Store, opts.Yield = pts.store, yield
+		a, err := NewAggregator(opts, timeZero)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := a.NewShard(nil)
+		for i := range keys {
+			s.Packet(fmt.Appendf(nil, "k%d:%d|c", i, i))
+		}
+		a.Flush(timeZero.Add(10 * time.Second))
+		return pts
+	}
+	yields := 0
+	with, without := flush(func() { yields++ }), flush(nil)
+	// keys merged, and two points written a counter.
+	if want := 3 * keys / yieldEvery; yields < want {
+		t.Errorf("%d yields, want at least %d", yields, want)
+	}
+	if len(with.sum) != len(without.sum) || len(with.sum) < 2*keys {
+		t.Fatalf("%d names flushed with Yield, %d without, want both at least %d", len(with.sum), len(without.sum), 2*keys)
+	}
+	for name, v := range without.sum {
+		if with.sum[name] != v && !strings.Contains(name, "time") {
+			t.Errorf("%s = %v with Yield, %v without", name, with.sum[name], v)
+		}
+	}
+}

@@ -96,6 +96,18 @@ func (a *Aggregator) Flush(now time.Time) {
 	a.Flushes.Add(1)
 }
 
+// step counts one series merged or point written, calling Options.Yield
+// every yieldEvery.
+func (a *Aggregator) step() {
+	a.steps++
+	if a.steps == yieldEvery {
+		a.steps = 0
+		if a.opts.Yield != nil {
+			a.opts.Yield()
+		}
+	}
+}
+
 // ForwardFailed records a forward that failed at t, for graphiteStats.last_exception.
 func (a *Aggregator) ForwardFailed(t time.Time) {
 	a.mu.Lock()
@@ -122,6 +134,7 @@ func (a *Aggregator) merge(t *table) {
 		if e.dead {
 			continue
 		}
+		a.step()
 		ge := g.lookup(e.typ, t.name(e))
 		switch e.typ {
 		case Counter:
@@ -282,6 +295,7 @@ func (f *flusher) emit(ns string, key []byte, s1, s2 string, v float64) {
 	}
 	n = append(n, tags...)
 	a.name = n
+	a.step()
 	if a.opts.Forward != nil {
 		a.out = append(a.out, n...)
 		a.out = append(a.out, ' ')
