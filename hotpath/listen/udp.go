@@ -102,6 +102,10 @@ type UDPStats struct {
 	Batches atomic.Uint64
 	// ReadErrors counts recvmmsg calls that failed with anything but EAGAIN.
 	ReadErrors atomic.Uint64
+	// Coalesced counts the datagrams (in Datagrams) that came joined with
+	// others in one read: a sender's UDP GSO buffer that the kernel passed
+	// up whole (UDP_GRO) and the listener split at the segment size.
+	Coalesced atomic.Uint64
 }
 
 // Listener states: running until Drain or Close, draining while queued input is
@@ -214,6 +218,11 @@ func listenUDPSocket(addr string, readBuffer int) (int, *net.UDPAddr, int, error
 	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
 		return fail("set SO_REUSEPORT", err)
 	}
+	// UDP_GRO: a sender's GSO buffer (equal-size datagrams sent as one,
+	// with UDP_SEGMENT) comes up whole with its segment size, one read for
+	// them all, instead of being cut into a datagram each in the kernel.
+	// Left off, without error, where the kernel lacks it (before 5.0).
+	unix.SetsockoptInt(fd, unix.SOL_UDP, unix.UDP_GRO, 1)
 	granted, err := setReadBuffer(fd, readBuffer)
 	if err != nil {
 		unix.Close(fd)
@@ -337,6 +346,7 @@ type udpWorker struct {
 	buf    []byte
 	iovs   []unix.Iovec
 	hdrs   []unix.Mmsghdr
+	ctrl   []byte // ctrlSpace a message, for the UDP_GRO segment size
 	arm    unix.EpollEvent
 	events [1]unix.EpollEvent
 	waitFn func(fd uintptr) bool // w.epollWait, bound once so waiting allocates nothing
@@ -390,11 +400,13 @@ func newUDPWorker(l *UDPListener, fd int, opts UDPOptions) (*udpWorker, error) {
 	w.buf = make([]byte, opts.Batch*opts.MaxDatagram)
 	w.iovs = make([]unix.Iovec, opts.Batch)
 	w.hdrs = make([]unix.Mmsghdr, opts.Batch)
+	w.ctrl = make([]byte, opts.Batch*ctrlSpace)
 	for i := range w.hdrs {
 		w.iovs[i].Base = &w.buf[i*w.size]
 		w.iovs[i].SetLen(w.size)
 		w.hdrs[i].Hdr.Iov = &w.iovs[i]
 		w.hdrs[i].Hdr.SetIovlen(1)
+		w.hdrs[i].Hdr.Control = &w.ctrl[i*ctrlSpace]
 	}
 	w.waitFn = w.epollWait
 	return w, nil
@@ -404,6 +416,10 @@ func newUDPWorker(l *UDPListener, fd int, opts UDPOptions) (*udpWorker, error) {
 // is empty.
 func (w *udpWorker) read() bool {
 	for {
+		// The kernel sets each message's control length to what it wrote.
+		for i := range w.hdrs {
+			w.hdrs[i].Hdr.SetControllen(ctrlSpace)
+		}
 		// x/sys/unix v0.50.0 has the Mmsghdr type but no Recvmmsg wrapper.
 		r, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(w.fd), uintptr(unsafe.Pointer(&w.hdrs[0])),
 			uintptr(len(w.hdrs)), unix.MSG_DONTWAIT, 0, 0)
@@ -442,7 +458,7 @@ func (w *udpWorker) deliver() {
 		st.ReadErrors.Add(1)
 		return
 	}
-	var datagrams, bytes, truncated uint64
+	var datagrams, bytes, truncated, coalesced uint64
 	for i := 0; i < w.n; i++ {
 		h := &w.hdrs[i]
 		if h.Hdr.Flags&unix.MSG_TRUNC != 0 {
@@ -450,9 +466,20 @@ func (w *udpWorker) deliver() {
 			continue
 		}
 		off, n := i*w.size, int(h.Len)
-		w.h.Packet(w.buf[off : off+n : off+n])
-		datagrams++
 		bytes += uint64(n)
+		seg := w.segment(i)
+		if seg <= 0 || seg >= n {
+			w.h.Packet(w.buf[off : off+n : off+n])
+			datagrams++
+			continue
+		}
+		// Several datagrams of seg bytes, the last one possibly shorter.
+		for end := off + n; off < end; off += seg {
+			e := min(off+seg, end)
+			w.h.Packet(w.buf[off:e:e])
+			datagrams++
+			coalesced++
+		}
 	}
 	if w.n > 0 {
 		st.Batches.Add(1)
@@ -464,6 +491,28 @@ func (w *udpWorker) deliver() {
 	if truncated > 0 {
 		st.Truncated.Add(truncated)
 	}
+	if coalesced > 0 {
+		st.Coalesced.Add(coalesced)
+	}
+}
+
+// ctrlSpace is the control buffer of one message: room for the UDP_GRO
+// message, an int.
+var ctrlSpace = unix.CmsgSpace(4)
+
+// segment is the UDP_GRO segment size of message i of the last read, or 0
+// when the kernel passed it up as one datagram.
+func (w *udpWorker) segment(i int) int {
+	h := &w.hdrs[i].Hdr
+	if h.Controllen < unix.SizeofCmsghdr || h.Flags&unix.MSG_CTRUNC != 0 {
+		return 0
+	}
+	c := w.ctrl[i*ctrlSpace : (i+1)*ctrlSpace]
+	cm := (*unix.Cmsghdr)(unsafe.Pointer(&c[0]))
+	if cm.Level != unix.SOL_UDP || cm.Type != unix.UDP_GRO || int(cm.Len) < unix.CmsgLen(4) {
+		return 0
+	}
+	return int(*(*int32)(unsafe.Pointer(&c[unix.CmsgLen(0)])))
 }
 
 func (w *udpWorker) run() {

@@ -467,3 +467,33 @@ func TestUDPWaiting(t *testing.T) {
 		t.Fatal("Waiting true after Close")
 	}
 }
+
+// TestUDPGRO: a sender's UDP GSO buffer comes up whole (UDP_GRO) and is
+// delivered as the datagrams it was sent as, the last one shorter.
+func TestUDPGRO(t *testing.T) {
+	got := make(chan string, 16)
+	l := listenUDP(t, UDPOptions{Sockets: 1}, func(int) PacketHandler {
+		return PacketFunc(func(b []byte) { got <- string(b) })
+	})
+	fd := udpSenderFD(t, l.Addr())
+	if err := unix.SetsockoptInt(fd, unix.SOL_UDP, unix.UDP_SEGMENT, 5); err != nil {
+		t.Fatalf("UDP_SEGMENT: %v", err)
+	}
+	if _, err := unix.Write(fd, []byte("aaaaabbbbbcccccdd")); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"aaaaa", "bbbbb", "ccccc", "dd"} {
+		select {
+		case g := <-got:
+			if g != want {
+				t.Fatalf("datagram %q, want %q", g, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("datagram %q not delivered", want)
+		}
+	}
+	st := l.Stats()
+	if d, c := st.Datagrams.Load(), st.Coalesced.Load(); d != 4 || c != 4 {
+		t.Fatalf("Datagrams %d, Coalesced %d, want 4 and 4 (one read of the GSO buffer)", d, c)
+	}
+}
