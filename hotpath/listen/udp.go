@@ -47,6 +47,8 @@ type UDPOptions struct {
 	// Default 65536, more than the largest UDP payload (65,507 bytes over IPv4),
 	// so nothing is truncated. Each socket holds Batch × MaxDatagram bytes of
 	// buffers (4 MiB by default); pages the kernel never writes stay untouched.
+	// Below 65535, UDP GRO stays off: a sender's GSO buffer then comes as
+	// its datagrams one by one, not whole (see listenUDPSocket).
 	MaxDatagram int
 	// ReadBuffer is the receive buffer asked for each socket, in bytes: with
 	// SO_RCVBUFFORCE when the process may (CAP_NET_ADMIN), else SO_RCVBUF, capped
@@ -154,7 +156,7 @@ func ListenUDP(addr string, opts UDPOptions, handle func(worker int) PacketHandl
 		if i > 0 {
 			a = net.JoinHostPort(host, strconv.Itoa(l.addr.Port))
 		}
-		fd, bound, granted, err := listenUDPSocket(a, opts.ReadBuffer)
+		fd, bound, granted, err := listenUDPSocket(a, opts.ReadBuffer, opts.MaxDatagram >= maxGRO)
 		if err != nil {
 			l.closeWorkers()
 			return nil, fmt.Errorf("listen udp %s: %w", addr, err)
@@ -188,7 +190,7 @@ func ListenUDP(addr string, opts UDPOptions, handle func(worker int) PacketHandl
 // listenUDPSocket binds one non-blocking SO_REUSEPORT socket outside Go's
 // network poller and sets its receive buffer. It returns the socket, the
 // address it is bound to and the receive buffer granted.
-func listenUDPSocket(addr string, readBuffer int) (int, *net.UDPAddr, int, error) {
+func listenUDPSocket(addr string, readBuffer int, gro bool) (int, *net.UDPAddr, int, error) {
 	ua, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
 		return -1, nil, 0, err
@@ -221,8 +223,12 @@ func listenUDPSocket(addr string, readBuffer int) (int, *net.UDPAddr, int, error
 	// UDP_GRO: a sender's GSO buffer (equal-size datagrams sent as one,
 	// with UDP_SEGMENT) comes up whole with its segment size, one read for
 	// them all, instead of being cut into a datagram each in the kernel.
-	// Left off, without error, where the kernel lacks it (before 5.0).
-	unix.SetsockoptInt(fd, unix.SOL_UDP, unix.UDP_GRO, 1)
+	// Only where a read's buffer holds the largest such buffer, or its
+	// datagrams would be lost to truncation together; left off, without
+	// error, where the kernel lacks it (before 5.0).
+	if gro {
+		unix.SetsockoptInt(fd, unix.SOL_UDP, unix.UDP_GRO, 1)
+	}
 	granted, err := setReadBuffer(fd, readBuffer)
 	if err != nil {
 		unix.Close(fd)
@@ -495,6 +501,10 @@ func (w *udpWorker) deliver() {
 		st.Coalesced.Add(coalesced)
 	}
 }
+
+// maxGRO is the most a read of a UDP_GRO socket returns at once: the
+// kernel joins datagrams up to the 64 KiB of one IP packet.
+const maxGRO = 65535
 
 // ctrlSpace is the control buffer of one message: room for the UDP_GRO
 // message, an int.
