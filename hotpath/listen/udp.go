@@ -68,9 +68,9 @@ type UDPOptions struct {
 	// network poller, with no CPU spent while idle.
 	Wait time.Duration
 	// Idle, when set, is called by a socket's goroutine each time it has
-	// found its socket empty and is about to wait for more: with Waiting, it
-	// lets work that shares the core with the receivers wait for them. It
-	// must not block.
+	// read what its socket held and is about to wait for more (in Go's
+	// poller, or the Wait sleep): with Waiting, it lets work that shares the
+	// core with the receivers wait for them. It must not block.
 	Idle func()
 }
 
@@ -360,6 +360,8 @@ type udpWorker struct {
 	// Result of the last read.
 	n     int
 	errno unix.Errno
+	// wakeAt is when the Wait sleep under way ends (unix ns), 0 outside it.
+	wakeAt atomic.Int64
 
 	// mu orders closing the socket against KernelDrops reading it.
 	mu          sync.Mutex
@@ -535,7 +537,12 @@ func (w *udpWorker) run() {
 				// ENOMEM and the like: do not spin on an error that persists.
 				time.Sleep(time.Millisecond)
 			case w.n < len(w.hdrs) && w.wait > 0:
+				w.wakeAt.Store(time.Now().Add(w.wait).UnixNano())
+				if w.idle != nil {
+					w.idle()
+				}
 				time.Sleep(w.wait)
+				w.wakeAt.Store(0)
 			}
 			continue
 		}
@@ -576,8 +583,10 @@ func (w *udpWorker) closeFDs() {
 	unix.Close(w.fd)
 }
 
-// Waiting reports whether a socket holds a datagram not yet read. It makes
-// one ioctl a socket and takes nothing from the receivers.
+// Waiting reports whether a socket holds a datagram not yet read, leaving
+// out a socket whose goroutine is in the Wait sleep it chose, until that
+// sleep is due to end: what comes meanwhile is meant to wait. It makes one
+// ioctl a socket and takes nothing from the receivers.
 func (l *UDPListener) Waiting() bool {
 	for _, w := range l.workers {
 		if w.waiting() {
@@ -591,6 +600,9 @@ func (w *udpWorker) waiting() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
+		return false
+	}
+	if at := w.wakeAt.Load(); at != 0 && time.Now().UnixNano() < at {
 		return false
 	}
 	// SIOCINQ on a UDP socket: the size of the next datagram, 0 when there

@@ -504,3 +504,39 @@ func TestUDPGRO(t *testing.T) {
 		}
 	}
 }
+
+// TestUDPWaitingDuringWait: a socket whose goroutine sleeps the Wait it chose
+// does not count as waiting until that sleep is due to end, and the sleep
+// begins with Idle.
+func TestUDPWaitingDuringWait(t *testing.T) {
+	const wait = time.Second
+	idles := make(chan time.Time, 16)
+	got := make(chan string, 16)
+	l := listenUDP(t, UDPOptions{Sockets: 1, Wait: wait, Idle: func() { idles <- time.Now() }}, func(int) PacketHandler {
+		return PacketFunc(func(b []byte) { got <- string(b) })
+	})
+	<-idles // parked, empty
+	c := dialUDP(t, l.Addr())
+	if _, err := c.Write([]byte("a:1|c")); err != nil {
+		t.Fatal(err)
+	}
+	if g := <-got; g != "a:1|c" {
+		t.Fatalf("datagram %q", g)
+	}
+	slept := <-idles // a short batch: the Wait sleep begins
+	if _, err := c.Write([]byte("b:1|c")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond) // the datagram reaches the socket
+	if l.Waiting() && time.Since(slept) < wait/2 {
+		t.Fatal("Waiting true during the Wait sleep")
+	}
+	select {
+	case g := <-got:
+		if g != "b:1|c" {
+			t.Fatalf("datagram %q", g)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the datagram sent during the sleep was not delivered")
+	}
+}
