@@ -85,10 +85,19 @@ func interopRun(t *testing.T, py *pythonWhisper, dir, name string, archives []Re
 			return rng.NormFloat64() * 1e3
 		}
 	}
+	updateMany := func(label string, pts []Point, pyPts [][2]any) {
+		t.Helper()
+		if err := f.UpdateMany(pts, now); err != nil {
+			t.Fatalf("%s: %v", label, err)
+		}
+		if a := py.do(map[string]any{"op": "update_many", "path": pyPath, "points": pyPts, "now": now}); a.Error != "" {
+			t.Fatalf("%s: whisper.py: %s", label, a.Error)
+		}
+	}
 	for step := 0; step < 60; step++ {
 		now += rng.Int64N(3 * int64(f.Header.Archives[0].SecondsPerPoint))
 		var label string
-		switch rng.IntN(3) {
+		switch rng.IntN(4) {
 		case 0: // one point, sometimes outside the retention
 			ts := now - rng.Int64N(maxRet+maxRet/4) + rng.Int64N(3)
 			v := value()
@@ -98,6 +107,18 @@ func interopRun(t *testing.T, py *pythonWhisper, dir, name string, archives []Re
 			if (gerr != nil) != (a.Error != "") || (gerr != nil && !errors.Is(gerr, ErrTimestampNotCovered)) {
 				t.Fatalf("%s: statbox error %v, whisper.py error %q", label, gerr, a.Error)
 			}
+		case 1: // oldest first, no timestamp twice, with gaps, none in the future: as the cache writes
+			n := 1 + rng.IntN(40)
+			pts := make([]Point, n)
+			pyPts := make([][2]any, n)
+			ts := now - rng.Int64N(maxRet/3+1)
+			for i := n - 1; i >= 0; i-- {
+				pts[i] = Point{ts, value()}
+				pyPts[i] = [2]any{ts, pts[i].Value}
+				ts -= 1 + rng.Int64N(2*int64(f.Header.Archives[0].SecondsPerPoint))
+			}
+			label = fmt.Sprintf("update_many(ascending %v, now=%d)", pts, now)
+			updateMany(label, pts, pyPts)
 		default: // a batch: runs, duplicates, gaps, some too old, a few in the future
 			n := 1 + rng.IntN(40)
 			pts := make([]Point, n)
@@ -112,12 +133,7 @@ func interopRun(t *testing.T, py *pythonWhisper, dir, name string, archives []Re
 				pyPts[i] = [2]any{ts, pts[i].Value}
 			}
 			label = fmt.Sprintf("update_many(%v, now=%d)", pts, now)
-			if err := f.UpdateMany(pts, now); err != nil {
-				t.Fatalf("%s: %v", label, err)
-			}
-			if a := py.do(map[string]any{"op": "update_many", "path": pyPath, "points": pyPts, "now": now}); a.Error != "" {
-				t.Fatalf("%s: whisper.py: %s", label, a.Error)
-			}
+			updateMany(label, pts, pyPts)
 		}
 		compareFiles(t, f, pyPath, label)
 		if step%5 == 0 {

@@ -44,9 +44,13 @@ func (f *File) updateMany(points []Point, now int64) error {
 	s := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(s)
 	// whisper.py sorts newest first with a stable sort, then reverses each
-	// archive's share: reversing first and sorting oldest first is the same.
-	slices.Reverse(points)
-	slices.SortStableFunc(points, func(a, b Point) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
+	// archive's share: reversing first and sorting oldest first is the same,
+	// and leaves points that are already oldest first with no two
+	// timestamps equal (a cache's usual batch) as they are.
+	if !increasing(points) {
+		slices.Reverse(points)
+		slices.SortStableFunc(points, func(a, b Point) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
+	}
 	archives := f.Header.Archives
 	a, end := 0, len(points)
 	for i := len(points) - 1; i >= 0; i-- {
@@ -155,7 +159,16 @@ func (f *File) archiveUpdateMany(s *scratch, ai int, points []Point) error {
 			keys = append(keys, p.Timestamp-floorMod(p.Timestamp, lstep))
 		}
 		s.lowerKeys = keys
-		s.lowerOrder = s.pyset.order(s.lowerOrder[:0], keys)
+		if len(keys) > 0 && f.base(lower) != 0 && keys[len(keys)-1]-keys[0] < lower.Retention() {
+			// The order matters only for the first interval written into an
+			// empty archive, which becomes its base; once it has one, each
+			// interval has its own slot (the keys, ascending, span less than
+			// the archive), so ascending order writes the same bytes as the
+			// set's, without building it.
+			s.lowerOrder = appendDistinct(s.lowerOrder[:0], keys)
+		} else {
+			s.lowerOrder = s.pyset.order(s.lowerOrder[:0], keys)
+		}
 		further := false
 		for _, iv := range s.lowerOrder {
 			ok, err := f.propagate(iv, higher, lower)
@@ -181,4 +194,24 @@ func (f *File) intervalOf(p Point, now int64) int64 {
 		}
 	}
 	return 0 // dropped
+}
+
+// increasing reports whether the points' timestamps strictly increase.
+func increasing(points []Point) bool {
+	for i := 1; i < len(points); i++ {
+		if points[i].Timestamp <= points[i-1].Timestamp {
+			return false
+		}
+	}
+	return true
+}
+
+// appendDistinct appends to dst the keys, ascending, without repeats.
+func appendDistinct(dst, keys []int64) []int64 {
+	for i, k := range keys {
+		if i == 0 || k != keys[i-1] {
+			dst = append(dst, k)
+		}
+	}
+	return dst
 }
