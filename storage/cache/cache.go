@@ -298,7 +298,15 @@ func (w *writer) pass(draining bool) bool {
 	if len(w.waiting) > 0 {
 		waiting := w.waiting
 		w.waiting = nil
-		for _, s := range waiting {
+		for k, s := range waiting {
+			// Their files were missing: while the throttle has no token for
+			// a create, the rest wait as they are, rather than each being
+			// looked for on disk and held again every pass (at 600 creates
+			// a minute, 100,000 new metrics wait almost three hours).
+			if !draining && c.creates != nil && !c.creates.ready() {
+				w.waiting = append(w.waiting, waiting[k:]...)
+				break
+			}
 			sh := s.shard
 			sh.mu.Lock()
 			take(s)
@@ -473,12 +481,25 @@ func newBucket(perMinute int, now func() time.Time) *bucket {
 func (b *bucket) take() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	t := b.now()
-	b.tokens = math.Min(b.rate, b.tokens+t.Sub(b.last).Minutes()*b.rate)
-	b.last = t
+	b.refill()
 	if b.tokens < 1 {
 		return false
 	}
 	b.tokens--
 	return true
+}
+
+// ready reports whether take would succeed now.
+func (b *bucket) ready() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.refill()
+	return b.tokens >= 1
+}
+
+// refill adds the tokens earned since the last look. The caller holds b.mu.
+func (b *bucket) refill() {
+	t := b.now()
+	b.tokens = math.Min(b.rate, b.tokens+t.Sub(b.last).Minutes()*b.rate)
+	b.last = t
 }

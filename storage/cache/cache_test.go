@@ -154,6 +154,29 @@ func TestCreateThrottleHoldsPoints(t *testing.T) {
 	}
 }
 
+// TestHeldMetricsWaitIdle: metrics held by the create throttle are not
+// looked for again, nor held again, while the throttle has no token.
+func TestHeldMetricsWaitIdle(t *testing.T) {
+	c, pool, clk, _ := newTestCache(t, func(o *Options) { o.MaxCreatesPerMinute = 2 })
+	now := clk.t.Load()
+	const metrics = 100
+	for m := 0; m < metrics; m++ {
+		c.Store([]byte(fmt.Sprintf("held.m%d", m)), now, float64(m))
+	}
+	waitFor(t, func() bool { return c.Stats().Creates == 2 && c.Stats().CreatesHeld >= metrics-2 })
+	misses, held := pool.Stats().Misses, c.Stats().CreatesHeld
+	time.Sleep(350 * time.Millisecond) // three retries of the writers at least
+	if m, h := pool.Stats().Misses, c.Stats().CreatesHeld; m != misses || h != held {
+		t.Fatalf("without a token: %d file look-ups and %d holds more", m-misses, h-held)
+	}
+	clk.add(time.Minute)
+	waitFor(t, func() bool { return c.Stats().Creates == 4 })
+	c.Close()
+	if st := c.Stats(); st.Creates != metrics || st.Size != 0 || st.Committed != metrics {
+		t.Fatalf("after Close: %+v", st)
+	}
+}
+
 func TestLastReceivedWins(t *testing.T) {
 	c, _, clk, dir := newTestCache(t, func(o *Options) { o.Writers = 1 })
 	now := clk.t.Load()
