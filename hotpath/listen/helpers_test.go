@@ -24,6 +24,15 @@ func waitFor(d time.Duration, cond func() bool) bool {
 	return true
 }
 
+// mustWait fails the test unless cond holds within 10 s; what says what
+// was awaited.
+func mustWait(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	if !waitFor(10*time.Second, cond) {
+		t.Fatalf("still not %s after 10s", what)
+	}
+}
+
 // missing skips the test for lack of something the machine does not give, or
 // fails it when CI=true, where everything a test needs must be there.
 func missing(t testing.TB, format string, args ...any) {

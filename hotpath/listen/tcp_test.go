@@ -709,15 +709,7 @@ func TestTCPWaiting(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("still not %s after 10s", what)
-			}
-		}
-	}
-	waitFor("idle before any connection", func() bool { return !l.Waiting() && idles.Load() > 0 })
+	mustWait(t, "idle before any connection", func() bool { return !l.Waiting() && idles.Load() > 0 })
 	c, err := net.Dial("tcp", l.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -732,7 +724,7 @@ func TestTCPWaiting(t *testing.T) {
 	}
 	before := idles.Load()
 	close(s.release)
-	waitFor("idle after the read", func() bool { return !l.Waiting() && idles.Load() > before })
+	mustWait(t, "idle after the read", func() bool { return !l.Waiting() && idles.Load() > before })
 	l.Close()
 	if l.Waiting() {
 		t.Fatal("Waiting true after Close")

@@ -438,15 +438,7 @@ func TestUDPWaiting(t *testing.T) {
 			}
 		})
 	})
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("still not %s after 10s", what)
-			}
-		}
-	}
-	waitFor("idle before any datagram", func() bool { return !l.Waiting() && idles.Load() > 0 })
+	mustWait(t, "idle before any datagram", func() bool { return !l.Waiting() && idles.Load() > 0 })
 	c := dialUDP(t, l.Addr())
 	if _, err := c.Write([]byte("a:1|c")); err != nil {
 		t.Fatal(err)
@@ -458,10 +450,10 @@ func TestUDPWaiting(t *testing.T) {
 	if _, err := c.Write([]byte("b:1|c")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor("waiting with a datagram queued", l.Waiting)
+	mustWait(t, "waiting with a datagram queued", l.Waiting)
 	before := idles.Load()
 	close(release)
-	waitFor("idle after the reads", func() bool { return !l.Waiting() && idles.Load() > before })
+	mustWait(t, "idle after the reads", func() bool { return !l.Waiting() && idles.Load() > before })
 	l.Close()
 	if l.Waiting() {
 		t.Fatal("Waiting true after Close")
