@@ -137,3 +137,39 @@ func TestParseRetentionDef(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdateManyRunLongerThanArchive: consecutive points reaching ahead of
+// now, more of them than the archive holds, are written as a circular buffer
+// keeps them (the last ones, each in its slot), not refused.
+func TestUpdateManyRunLongerThanArchive(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "long.wsp")
+	if err := Create(path, []Retention{{60, 10}, {600, 10}}, CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	now := int64(1_700_000_040)
+	for _, first := range []int64{now - 300, now + 3000} { // empty archive, then one with a base
+		var pts []Point
+		for i := int64(0); i < 25; i++ {
+			pts = append(pts, Point{first + 60*i, float64(first + i)})
+		}
+		if err := f.UpdateMany(pts, now); err != nil {
+			t.Fatalf("from %d: %v", first, err)
+		}
+		a := &f.Header.Archives[0]
+		got := map[int64]float64{}
+		for off := int64(a.Offset); off < a.end(); off += PointSize {
+			ts, v := f.pointAt(off)
+			got[ts] = v
+		}
+		for _, p := range pts[15:] {
+			if v, ok := got[p.Timestamp]; !ok || v != p.Value {
+				t.Fatalf("from %d: point %d: %v, %v in the archive %v", first, p.Timestamp, v, ok, got)
+			}
+		}
+	}
+}

@@ -102,8 +102,14 @@ func (f *File) archiveUpdateMany(s *scratch, ai int, points []Point) error {
 		if base == 0 {
 			base = start
 		}
-		off := offsetOf(a, base, start)
-		for k := 0; k < runLen; k++ {
+		// A run longer than the archive (points ahead of now, which no age
+		// limit drops) wraps onto itself: only its last a.Points points
+		// would stay, each in its own slot, and only those are written.
+		// whisper.py writes the rest past the archive's end, into the next
+		// archive or beyond the file; statbox refused the whole update.
+		skip := max(0, runLen-int(a.Points))
+		off := offsetOf(a, base, start+int64(skip)*step)
+		for k := skip; k < runLen; k++ {
 			p := aligned[runFirst+k]
 			if off >= archiveEnd {
 				off = int64(a.Offset) + (off - archiveEnd)
