@@ -13,24 +13,26 @@ var (
 	benchFetchScheme  = []Retention{{10, 8640}, {60, 10080}}                // 10s:1d,1m:7d
 )
 
-func benchFile(b *testing.B, scheme []Retention) *File {
-	b.Helper()
-	path := filepath.Join(b.TempDir(), "bench.wsp")
+// newTestFile creates and opens a whisper file of scheme in a temporary
+// directory, closed when the test ends.
+func newTestFile(tb testing.TB, scheme []Retention) *File {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "test.wsp")
 	if err := Create(path, append([]Retention(nil), scheme...), CreateOptions{}); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	f, err := Open(path, Options{})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	b.Cleanup(func() { f.Close() })
+	tb.Cleanup(func() { f.Close() })
 	return f
 }
 
 // BenchmarkUpdate writes one point per op at a new 10 s interval, so every
 // update propagates into the 1 m archive, and every sixth into the 10 m one.
 func BenchmarkUpdate(b *testing.B) {
-	f := benchFile(b, benchUpdateScheme)
+	f := newTestFile(b, benchUpdateScheme)
 	now := int64(1_700_000_000)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -43,7 +45,7 @@ func BenchmarkUpdate(b *testing.B) {
 
 // BenchmarkUpdateMany100 writes 100 consecutive 10 s points per op.
 func BenchmarkUpdateMany100(b *testing.B) {
-	f := benchFile(b, benchUpdateScheme)
+	f := newTestFile(b, benchUpdateScheme)
 	now := int64(1_700_000_000)
 	pts := make([]Point, 100)
 	b.ReportAllocs()
@@ -60,7 +62,7 @@ func BenchmarkUpdateMany100(b *testing.B) {
 
 // BenchmarkFetchDay reads a full day at 10 s: 8640 values.
 func BenchmarkFetchDay(b *testing.B) {
-	f := benchFile(b, benchFetchScheme)
+	f := newTestFile(b, benchFetchScheme)
 	now := int64(1_700_000_000)
 	pts := make([]Point, 0, 8640)
 	for i := 0; i < 8640; i++ {
@@ -94,15 +96,7 @@ func BenchmarkCreate(b *testing.B) {
 
 // TestUpdateAllocs proves the write path allocates nothing once warm.
 func TestUpdateAllocs(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "a.wsp")
-	if err := Create(path, append([]Retention(nil), benchUpdateScheme...), CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	f, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f := newTestFile(t, benchUpdateScheme)
 	now := int64(1_700_000_000)
 	pts := make([]Point, 100)
 	fill := func() {

@@ -142,15 +142,7 @@ func TestParseRetentionDef(t *testing.T) {
 // now, more of them than the archive holds, are written as a circular buffer
 // keeps them (the last ones, each in its slot), not refused.
 func TestUpdateManyRunLongerThanArchive(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "long.wsp")
-	if err := Create(path, []Retention{{60, 10}, {600, 10}}, CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	f, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f := newTestFile(t, []Retention{{60, 10}, {600, 10}})
 	now := int64(1_700_000_040)
 	for _, first := range []int64{now - 300, now + 3000} { // empty archive, then one with a base
 		var pts []Point
