@@ -93,7 +93,7 @@ for keys in $KEYS; do
 				start_server $server "$sp" "$cp"
 				sleep 0.3
 				out=$(taskset -c 1 "$dir/load" -pid "$server_pid" -addr "127.0.0.1:$sp" -capture "127.0.0.1:$cp" -keys "$keys" \
-					-lines $lines -duration "${DURATION}s" -rate "$rate" -settle "$((FLUSH * 3 + 10))s" $extra 2>&1 | tail -1) || true
+					-lines $lines -duration "${DURATION}s" -rate "$rate" -settle "$((FLUSH * 3 + 10))s" -first-flush "$((FLUSH * 2 + 10))s" $extra 2>&1 | tail -1) || true
 				# KILL, not TERM: the drain would write every flushed series to disk first.
 				kill -KILL $server_pid 2>/dev/null || true
 				wait $server_pid 2>/dev/null || true

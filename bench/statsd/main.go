@@ -122,6 +122,7 @@ func run() error {
 	rate := flag.Float64("rate", 0, "lines per second to send at; 0 sends as fast as one core can")
 	prefix := flag.String("received", "stats_counts.statsd.metrics_received", "name of the server's metrics_received count in its flushes")
 	settle := flag.Duration("settle", 30*time.Second, "most time to wait after sending for the server to flush what it holds")
+	firstFlush := flag.Duration("first-flush", 30*time.Second, "most time to wait for the server's first flush before sending (its first comes a whole flush interval after it starts, at the next multiple)")
 	pid := flag.Int("pid", 0, "the server's `PID`: its CPU time while the sender sends is reported (0: not)")
 	perCall := flag.Int("batch", 64, "datagrams per sendmmsg call (with -gso, buffers of -gso datagrams each)")
 	gso := flag.Int("gso", 0, "send `N` equal-size datagrams per buffer with UDP GSO (UDP_SEGMENT): the kernel's send path runs once per buffer (0: off)")
@@ -160,13 +161,13 @@ func run() error {
 	}
 
 	// Wait for the server: its first flush reaching the capture.
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(*firstFlush)
 	for !alone {
 		if f, _, _ := c.state(); f > 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("no flush from the server on %s within 30 s", *capAddr)
+			return fmt.Errorf("no flush from the server on %s within %v", *capAddr, *firstFlush)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
