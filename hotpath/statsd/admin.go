@@ -172,8 +172,8 @@ func (a *Aggregator) snapshot(typ Type) []live {
 	var out []live
 	index := map[string]int{}
 	add := func(t *table, totals bool) {
-		for _, k := range t.order {
-			e := &t.slots[k]
+		for k := range t.entries {
+			e := &t.entries[k]
 			if e.typ != typ || e.dead {
 				continue
 			}
@@ -302,8 +302,8 @@ func (a *Aggregator) delete(w io.Writer, typ Type, params []string) {
 		var deleted []string
 		seen := map[string]bool{}
 		kill := func(t *table, totals bool) {
-			for _, k := range t.order {
-				e := &t.slots[k]
+			for k := range t.entries {
+				e := &t.entries[k]
 				if e.typ != typ || e.dead || !match(t.name(e)) {
 					continue
 				}

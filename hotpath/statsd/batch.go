@@ -112,19 +112,26 @@ func (t *table) addBatch(p *Parser, b []byte, pend []pendingLine) (lines, bad in
 const readAheadSlots = 1 << 14
 
 // readAhead reads, for every line of a batch, the slot its hash points at,
-// then the name and value that slot holds: each a loop of independent loads,
-// so the misses of the batch's lines overlap (Go has no prefetch
-// instruction) and the lookups that follow mostly hit the cache.
+// then the entry that slot holds, then the name and value of that entry:
+// each a loop of independent loads, so the misses of the batch's lines
+// overlap (Go has no prefetch instruction) and the lookups that follow mostly
+// hit the cache.
 func (t *table) readAhead(pend []pendingLine, mask uint64) {
 	var x uint64
 	for k := range pend {
-		x += uint64(t.slots[pend[k].hash&mask].off)
+		x += uint64(t.slots[pend[k].hash&mask].ent)
 	}
 	for k := range pend {
-		e := &t.slots[pend[k].hash&mask]
-		if e.typ == 0 {
+		if s := t.slots[pend[k].hash&mask]; s.ent != 0 {
+			x += uint64(t.entries[s.ent-1].off)
+		}
+	}
+	for k := range pend {
+		s := t.slots[pend[k].hash&mask]
+		if s.ent == 0 {
 			continue
 		}
+		e := &t.entries[s.ent-1]
 		x += uint64(t.arena[e.off])
 		switch e.typ {
 		case Counter:

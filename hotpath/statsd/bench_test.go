@@ -154,3 +154,35 @@ func BenchmarkMemory1M(b *testing.B) {
 		runtime.KeepAlive(s)
 	}
 }
+
+// BenchmarkFlush is one flush of 100,000 counters a receiver saw in the
+// interval: the merge into the totals and etsy's output for every key, per key.
+func BenchmarkFlush(b *testing.B) {
+	const keys = 100_000
+	var pkts [][]byte
+	for i := 0; i < keys; {
+		p, n := counterPacket(keys, i)
+		pkts = append(pkts, p)
+		i += n
+	}
+	opts := DefaultOptions()
+	opts.Store = func([]byte, int64, float64) {}
+	a, _ := NewAggregator(opts, timeZero)
+	s := a.NewShard(nil)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var cpu int64
+	now := timeZero
+	for b.Loop() {
+		b.StopTimer()
+		for _, p := range pkts {
+			s.Packet(p)
+		}
+		now = now.Add(10 * time.Second)
+		b.StartTimer()
+		c := threadCPU()
+		a.Flush(now)
+		cpu += threadCPU() - c
+	}
+	b.ReportMetric(float64(cpu)/float64(b.N*keys), "cpu-ns/key")
+}

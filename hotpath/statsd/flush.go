@@ -38,8 +38,8 @@ func (a *Aggregator) Flush(now time.Time) {
 	f := flusher{a: a, ts: ts}
 	ns := a.namespaces()
 	numStats := 0
-	for _, k := range g.order {
-		e := &g.slots[k]
+	for k := range g.entries {
+		e := &g.entries[k]
 		if e.typ != Counter {
 			continue
 		}
@@ -54,20 +54,20 @@ func (a *Aggregator) Flush(now time.Time) {
 		}
 		numStats++
 	}
-	for _, k := range g.order {
-		if e := &g.slots[k]; e.typ == Timer {
+	for k := range g.entries {
+		if e := &g.entries[k]; e.typ == Timer {
 			f.timer(ns.timer, g.name(e), &g.timers[e.idx], iv)
 			numStats++
 		}
 	}
-	for _, k := range g.order {
-		if e := &g.slots[k]; e.typ == Gauge {
+	for k := range g.entries {
+		if e := &g.entries[k]; e.typ == Gauge {
 			f.emit(ns.gauge, g.name(e), "", "", g.gauges[e.idx].value)
 			numStats++
 		}
 	}
-	for _, k := range g.order {
-		if e := &g.slots[k]; e.typ == Set {
+	for k := range g.entries {
+		if e := &g.entries[k]; e.typ == Set {
 			f.emit(ns.set, g.name(e), "count", "", float64(distinct(g.sets[e.idx].members)))
 			numStats++
 		}
@@ -129,8 +129,8 @@ func (a *Aggregator) merge(t *table) {
 		}
 	}
 	a.badTotal += t.bad
-	for _, k := range t.order {
-		e := &t.slots[k]
+	for k := range t.entries {
+		e := &t.entries[k]
 		if e.dead {
 			continue
 		}
@@ -165,8 +165,8 @@ func (a *Aggregator) clear() {
 	o := &a.opts
 	g := a.global
 	deleting := false
-	for _, k := range g.order {
-		e := &g.slots[k]
+	for k := range g.entries {
+		e := &g.entries[k]
 		switch e.typ {
 		case Counter:
 			g.counters[e.idx] = 0
@@ -209,8 +209,8 @@ func selfCounter(name []byte) bool {
 // compact returns a table holding t's live entries, in their order.
 func (t *table) compact() *table {
 	n := newTable()
-	for _, k := range t.order {
-		e := &t.slots[k]
+	for k := range t.entries {
+		e := &t.entries[k]
 		if e.dead {
 			continue
 		}

@@ -64,8 +64,8 @@ func FuzzPacket(f *testing.F) {
 // dumpTable prints a table's entries and values.
 func dumpTable(t *table) string {
 	var b []byte
-	for _, k := range t.order {
-		e := &t.slots[k]
+	for k := range t.entries {
+		e := &t.entries[k]
 		b = fmt.Appendf(b, "%s %q ", e.typ, t.name(e))
 		switch e.typ {
 		case Counter:

@@ -63,7 +63,7 @@ const bigTable = 1 << 16
 // giveBack returns a merged table for reuse at the next swap.
 func (s *Shard) giveBack(t *table) {
 	s.last = t.size()
-	if len(t.order) > bigTable {
+	if len(t.entries) > bigTable {
 		s.spare = nil
 		return
 	}

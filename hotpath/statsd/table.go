@@ -6,16 +6,18 @@ import (
 )
 
 // table holds what one receiver aggregated in one interval: an
-// open-addressing hash table over (type, name) whose slots are the entries
-// themselves, names in one arena and values in flat arrays by type, so a
-// line costs one hash and, for a name already seen, no allocation at all,
-// and a lookup reads one slot and the name.
+// open-addressing hash table over (type, name) of 8-byte slots, each a tag of
+// the hash and the index of an entry; the entries in the order they came, names
+// in one arena and values in flat arrays by type. A line costs one hash and,
+// for a name already seen, no allocation at all, and a lookup reads one slot,
+// one entry and the name. The slots are small so that many keys' slots stay
+// in the CPU's caches: at 100,000 keys they take 2 MiB.
 type table struct {
-	slots []entry
-	// order holds the slots of the entries in the order they came, which
-	// the flush and the admin interface keep.
-	order []uint32
-	arena []byte
+	slots []slot
+	// entries are in the order they came, which the flush and the admin
+	// interface keep.
+	entries []entry
+	arena   []byte
 
 	counters []float64
 	gauges   []gaugeAgg
@@ -27,18 +29,23 @@ type table struct {
 	touched uint64
 }
 
-// entry is one (type, name) of the interval, in its slot.
+// slot is one place of the hash table: empty when ent is 0, else the entry
+// entries[ent-1], whose hash's high 32 bits are tag.
+type slot struct {
+	tag, ent uint32
+}
+
+// entry is one (type, name) of the interval.
 type entry struct {
-	tag uint32 // the hash's high 32 bits
 	off uint32 // the name is arena[off : off+n]
+	idx uint32 // index in the array of its type
 	// n fits: a name comes in one datagram (at most 65,507 bytes) or one
 	// line of a stream (at most MaxLine).
 	n   uint16
-	typ Type // 0 for an empty slot
+	typ Type
 	// dead marks an entry the admin interface deleted: left out of the
 	// merge unless the name comes again.
 	dead bool
-	idx  uint32 // index in the array of its type
 }
 
 // gaugeAgg is a gauge's interval in a receiver's table: the last absolute
@@ -72,13 +79,13 @@ func hashName(typ Type, name []byte) uint64 {
 
 const minSlots = 1024
 
-func newTable() *table { return &table{slots: make([]entry, minSlots)} }
+func newTable() *table { return &table{slots: make([]slot, minSlots)} }
 
 // tableSize is what a table held, to size its successor.
 type tableSize struct{ slots, entries, arena, counters, gauges int }
 
 func (t *table) size() tableSize {
-	return tableSize{len(t.slots), len(t.order), len(t.arena), len(t.counters), len(t.gauges)}
+	return tableSize{len(t.slots), len(t.entries), len(t.arena), len(t.counters), len(t.gauges)}
 }
 
 // newTableSized returns an empty table with room for z, so that a
@@ -86,8 +93,8 @@ func (t *table) size() tableSize {
 // memory is the kernel's fresh zero pages until the table fills it.
 func newTableSized(z tableSize) *table {
 	return &table{
-		slots:    make([]entry, z.slots),
-		order:    make([]uint32, 0, z.entries),
+		slots:    make([]slot, z.slots),
+		entries:  make([]entry, 0, z.entries),
 		arena:    make([]byte, 0, z.arena),
 		counters: make([]float64, 0, z.counters),
 		gauges:   make([]gaugeAgg, 0, z.gauges),
@@ -103,8 +110,13 @@ func (t *table) apply(e *entry, m *Metric) {
 	switch m.Type {
 	case Counter:
 		// etsy adds value * (1 / rate): the same operations give the same bits.
-		// The conversion keeps the compiler from fusing into an FMA.
-		t.counters[e.idx] += float64(m.Value * (1 / m.Rate))
+		// The conversion keeps the compiler from fusing into an FMA. With no
+		// rate, value * 1 is value: the division is left out.
+		if m.Rate == 1 {
+			t.counters[e.idx] += m.Value
+		} else {
+			t.counters[e.idx] += float64(m.Value * (1 / m.Rate))
+		}
 	case Gauge:
 		g := &t.gauges[e.idx]
 		switch {
@@ -136,14 +148,18 @@ func (t *table) findHash(typ Type, name []byte, h uint64, check bool) *entry {
 	tag := uint32(h >> 32)
 	mask := uint64(len(t.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
-		e := &t.slots[i]
-		if e.typ == 0 {
+		s := t.slots[i]
+		if s.ent == 0 {
 			if check && !isPlain(name) {
 				return nil
 			}
 			return t.insert(i, tag, typ, name)
 		}
-		if e.tag == tag && e.typ == typ && int(e.n) == len(name) && bytes.Equal(t.arena[e.off:e.off+uint32(e.n)], name) {
+		if s.tag != tag {
+			continue
+		}
+		e := &t.entries[s.ent-1]
+		if e.typ == typ && int(e.n) == len(name) && bytes.Equal(t.arena[e.off:e.off+uint32(e.n)], name) {
 			if e.dead {
 				e.dead = false
 			}
@@ -152,7 +168,7 @@ func (t *table) findHash(typ Type, name []byte, h uint64, check bool) *entry {
 	}
 }
 
-func (t *table) insert(slot uint64, tag uint32, typ Type, name []byte) *entry {
+func (t *table) insert(i uint64, tag uint32, typ Type, name []byte) *entry {
 	var idx int
 	switch typ {
 	case Counter:
@@ -182,27 +198,27 @@ func (t *table) insert(slot uint64, tag uint32, typ Type, name []byte) *entry {
 	}
 	off := len(t.arena)
 	t.arena = append(t.arena, name...)
-	t.slots[slot] = entry{tag: tag, off: uint32(off), n: uint16(len(name)), typ: typ, idx: uint32(idx)}
-	t.order = append(t.order, uint32(slot))
+	t.entries = append(t.entries, entry{off: uint32(off), idx: uint32(idx), n: uint16(len(name)), typ: typ})
+	t.slots[i] = slot{tag: tag, ent: uint32(len(t.entries))}
 	// Linear probing stays short up to a load of 3/4 with a good hash.
-	if len(t.order)*4 > len(t.slots)*3 {
+	if len(t.entries)*4 > len(t.slots)*3 {
 		t.grow()
 	}
-	return &t.slots[t.order[len(t.order)-1]]
+	return &t.entries[len(t.entries)-1]
 }
 
 // grow doubles the slots and places every entry again.
 func (t *table) grow() {
-	slots := make([]entry, len(t.slots)*2)
+	slots := make([]slot, len(t.slots)*2)
 	mask := uint64(len(slots) - 1)
-	for k, s := range t.order {
-		e := &t.slots[s]
-		i := hashName(e.typ, t.arena[e.off:e.off+uint32(e.n)]) & mask
-		for slots[i].typ != 0 {
+	for k := range t.entries {
+		e := &t.entries[k]
+		h := hashName(e.typ, t.arena[e.off:e.off+uint32(e.n)])
+		i := h & mask
+		for slots[i].ent != 0 {
 			i = (i + 1) & mask
 		}
-		slots[i] = *e
-		t.order[k] = uint32(i)
+		slots[i] = slot{tag: uint32(h >> 32), ent: uint32(k + 1)}
 	}
 	t.slots = slots
 }
@@ -213,7 +229,7 @@ func (t *table) name(e *entry) []byte { return t.arena[e.off : e.off+uint32(e.n)
 // reset empties the table for the next interval, keeping its memory.
 func (t *table) reset() {
 	clear(t.slots)
-	t.order = t.order[:0]
+	t.entries = t.entries[:0]
 	t.arena = t.arena[:0]
 	t.counters = t.counters[:0]
 	t.gauges = t.gauges[:0]
