@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -107,7 +108,7 @@ func interopRun(t *testing.T, py *pythonWhisper, dir, name string, archives []Re
 			if (gerr != nil) != (a.Error != "") || (gerr != nil && !errors.Is(gerr, ErrTimestampNotCovered)) {
 				t.Fatalf("%s: statbox error %v, whisper.py error %q", label, gerr, a.Error)
 			}
-		case 1: // oldest first, no timestamp twice, with gaps, none in the future: as the cache writes
+		case 1: // no timestamp twice, with gaps, none in the future, newest first (as the cache writes) or oldest first
 			n := 1 + rng.IntN(40)
 			pts := make([]Point, n)
 			pyPts := make([][2]any, n)
@@ -117,7 +118,13 @@ func interopRun(t *testing.T, py *pythonWhisper, dir, name string, archives []Re
 				pyPts[i] = [2]any{ts, pts[i].Value}
 				ts -= 1 + rng.Int64N(2*int64(f.Header.Archives[0].SecondsPerPoint))
 			}
-			label = fmt.Sprintf("update_many(ascending %v, now=%d)", pts, now)
+			order := "ascending"
+			if rng.IntN(2) == 0 {
+				order = "descending"
+				slices.Reverse(pts)
+				slices.Reverse(pyPts)
+			}
+			label = fmt.Sprintf("update_many(%s %v, now=%d)", order, pts, now)
 			updateMany(label, pts, pyPts)
 		default: // a batch: runs, duplicates, gaps, some too old, a few in the future
 			n := 1 + rng.IntN(40)

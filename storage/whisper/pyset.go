@@ -24,8 +24,13 @@ const (
 // iterates them. Keys must be positive.
 func (s *pySet) order(dst []int64, keys []int64) []int64 {
 	s.reset(pySetMinSize)
-	for _, k := range keys {
-		s.add(k)
+	for i, k := range keys {
+		// Adding a key the set holds changes nothing: a run of equal keys
+		// (an archive's intervals, each seen once per point of a higher
+		// one) is added once.
+		if i == 0 || k != keys[i-1] {
+			s.add(k)
+		}
 	}
 	for _, k := range s.table {
 		if k != 0 {

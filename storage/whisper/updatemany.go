@@ -44,14 +44,22 @@ func (f *File) updateMany(points []Point, now int64) error {
 	s := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(s)
 	// whisper.py sorts newest first with a stable sort, then reverses each
-	// archive's share: reversing first and sorting oldest first is the same,
-	// and leaves points that are already oldest first with no two
-	// timestamps equal (a cache's usual batch) as they are.
-	if !increasing(points) {
+	// archive's share: reversing first and sorting oldest first is the same.
+	// With no two timestamps equal, points oldest first stay as they are and
+	// points newest first (the cache's usual batch) need the reverse alone.
+	switch {
+	case increasing(points):
+	case decreasing(points):
+		slices.Reverse(points)
+	default:
 		slices.Reverse(points)
 		slices.SortStableFunc(points, func(a, b Point) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
 	}
 	archives := f.Header.Archives
+	// The first archive's first slot is on the header's page, mapped since
+	// Open: reading it costs no fault.
+	f.fresh = f.base(&archives[0]) == 0
+	defer func() { f.fresh = false }()
 	a, end := 0, len(points)
 	for i := len(points) - 1; i >= 0; i-- {
 		age := now - points[i].Timestamp
@@ -206,6 +214,16 @@ func (f *File) intervalOf(p Point, now int64) int64 {
 func increasing(points []Point) bool {
 	for i := 1; i < len(points); i++ {
 		if points[i].Timestamp <= points[i-1].Timestamp {
+			return false
+		}
+	}
+	return true
+}
+
+// decreasing reports whether the points' timestamps strictly decrease.
+func decreasing(points []Point) bool {
+	for i := 1; i < len(points); i++ {
+		if points[i].Timestamp >= points[i-1].Timestamp {
 			return false
 		}
 	}
