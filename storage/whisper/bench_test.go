@@ -100,8 +100,8 @@ func BenchmarkCreate(b *testing.B) {
 // BenchmarkFirstWrite is a file's first batch after it is mapped, as a
 // writer meets each file of a tree once: open a 10s:6h,1m:7d,10m:5y file
 // (sparse, as bench/carbon.sh makes them) and write 200 points at 10 s into
-// it, with propagation; the files stay mapped, as in a writer's pool. Per file: CPU time, the kernel's included, and page
-// faults, most of the cost.
+// it, with propagation; the files stay mapped, as in a writer's pool. Per
+// file: CPU time, the kernel's included, and page faults.
 func BenchmarkFirstWrite(b *testing.B) {
 	dir := b.TempDir()
 	now := int64(1_700_000_000)
