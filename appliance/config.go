@@ -24,7 +24,7 @@ type Config struct {
 
 	MaxOpenFiles        int           // whisper files kept mapped; 0 derives it from vm.max_map_count
 	MaxMapCount         int           // vm.max_map_count to raise the kernel's to, as root; 0 leaves it
-	SyncInterval        time.Duration // msync of dirty files
+	SyncInterval        time.Duration // sync of dirty files
 	LockWrites          bool          // carbon's WHISPER_LOCK_WRITES
 	SparseCreate        bool          // carbon's WHISPER_SPARSE_CREATE
 	MaxCreatesPerMinute int           // carbon's MAX_CREATES_PER_MINUTE
@@ -55,7 +55,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.DurationVar(&c.CollectInterval, "collect-interval", 10*time.Second, "host collection interval")
 	fs.IntVar(&c.MaxOpenFiles, "max-open-files", 0, "whisper files kept memory-mapped (0: half of vm.max_map_count, at most 1048576)")
 	fs.IntVar(&c.MaxMapCount, "max-map-count", 1<<21, "raise vm.max_map_count to this at start when lower and running as root, so the whole tree stays mapped (0: leave it)")
-	fs.DurationVar(&c.SyncInterval, "sync-interval", 30*time.Second, "how often dirty whisper files are msynced")
+	fs.DurationVar(&c.SyncInterval, "sync-interval", 30*time.Second, "how often dirty whisper files are synced to disk")
 	fs.BoolVar(&c.LockWrites, "lock-writes", false, "flock each whisper file around writes, as carbon's WHISPER_LOCK_WRITES")
 	fs.BoolVar(&c.SparseCreate, "sparse-create", false, "create whisper files sparse, as carbon's WHISPER_SPARSE_CREATE")
 	fs.IntVar(&c.MaxCreatesPerMinute, "max-creates-per-minute", 600, "new whisper files per minute, as carbon's MAX_CREATES_PER_MINUTE (0: no limit)")

@@ -120,7 +120,7 @@ func start(cfg Config, log *slog.Logger) (*daemon, error) {
 	if d.events.Skipped > 0 {
 		log.Warn("unreadable event records skipped", "records", d.events.Skipped)
 	}
-	d.pool = whisper.NewPool(whisper.PoolOptions{MaxOpen: cfg.MaxOpenFiles, SyncInterval: cfg.SyncInterval, Lock: cfg.LockWrites})
+	d.pool = whisper.NewPool(whisper.PoolOptions{MaxOpen: cfg.MaxOpenFiles, SyncInterval: cfg.SyncInterval, Lock: cfg.LockWrites, Dir: cfg.Data})
 	copts := cache.Options{
 		Dir: filepath.Join(cfg.Data, "whisper"), Pool: d.pool, Rules: d.rules.Load,
 		MaxPoints: cfg.MaxCacheSize, MaxCreatesPerMinute: cfg.MaxCreatesPerMinute,

@@ -74,17 +74,20 @@ wait_port() {
 	return 1
 }
 
-# stop: SIGTERM, then SIGKILL after 30 s.
+# stop: SIGTERM, then SIGKILL after 120 s. Says how long the drain took:
+# it includes syncing every file written.
 stop() {
 	local i
 	kill -TERM "$server_pid" 2>/dev/null || true
-	for ((i = 0; i < 300; i++)); do
+	for ((i = 0; i < 1200; i++)); do
 		kill -0 "$server_pid" 2>/dev/null || break
 		sleep 0.1
 	done
 	if kill -0 "$server_pid" 2>/dev/null; then
-		echo "$1 did not stop within 30 s of SIGTERM: killed" >&2
+		echo "$1 did not stop within 120 s of SIGTERM: killed" >&2
 		kill -KILL "$server_pid" 2>/dev/null || true
+	else
+		echo "$1 stopped $((i / 10)).$((i % 10)) s after SIGTERM"
 	fi
 	wait "$server_pid" 2>/dev/null || true
 	server_pid=

@@ -42,6 +42,7 @@ type File struct {
 	Header Header
 	path   string
 	fd     int
+	dev    uint64 // of the file system holding it
 	data   []byte
 	opts   Options
 	mu     sync.RWMutex // writes exclude each other and reads
@@ -109,7 +110,7 @@ func Open(path string, opts Options) (*File, error) {
 		unix.Close(fd)
 		fd = -1
 	}
-	return &File{Header: h, path: path, fd: fd, data: data, opts: opts, bases: make([]int64, len(h.Archives))}, nil
+	return &File{Header: h, path: path, fd: fd, dev: st.Dev, data: data, opts: opts, bases: make([]int64, len(h.Archives))}, nil
 }
 
 // Path is the file's path as given to Open.

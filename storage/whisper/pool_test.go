@@ -469,6 +469,89 @@ func TestPoolSyncAndClose(t *testing.T) {
 	}
 }
 
+// TestPoolSyncfs: with Dir, Sync writes the dirty files on Dir's file
+// system with one syncfs, restores their dirty marks when it fails, and
+// msyncs the files on other file systems one by one.
+func TestPoolSyncfs(t *testing.T) {
+	dir, paths := poolTestFiles(t, 3)
+	p := NewPool(PoolOptions{SyncInterval: -1, Dir: dir})
+	calls := 0
+	var fail error
+	p.syncfs = func(fd int) error {
+		calls++
+		if fail != nil {
+			return fail
+		}
+		return unix.Syncfs(fd)
+	}
+	now := time.Now().Unix()
+	var files []*File
+	write := func(f *File, v float64, ts int64) {
+		t.Helper()
+		if err := f.Update(v, ts, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, path := range paths {
+		f, release := acquire(t, p, path)
+		write(f, float64(i)+0.5, now-1)
+		release()
+		files = append(files, f)
+	}
+	if err := p.Sync(); err != nil || calls != 1 {
+		t.Fatalf("Sync of 3 dirty files: %v, %d syncfs calls, want 1", err, calls)
+	}
+	for _, f := range files {
+		if f.dirty.Load() {
+			t.Errorf("%s dirty after Sync", f.Path())
+		}
+	}
+	if err := p.Sync(); err != nil || calls != 1 {
+		t.Fatalf("Sync with nothing dirty: %v, %d syncfs calls, want still 1", err, calls)
+	}
+
+	// A failed syncfs is reported and counted, and the files it was for stay
+	// dirty for the next Sync.
+	write(files[1], 9, now-2)
+	fail = unix.EIO
+	if err := p.Sync(); err == nil || !strings.Contains(err.Error(), "syncfs") || !errors.Is(err, unix.EIO) {
+		t.Fatalf("Sync with syncfs failing: %v, want a syncfs error wrapping EIO", err)
+	}
+	if !files[1].dirty.Load() || files[0].dirty.Load() {
+		t.Errorf("after a failed syncfs: dirty %v %v, want false true", files[0].dirty.Load(), files[1].dirty.Load())
+	}
+	if n := p.Stats().SyncErrors; n != 1 {
+		t.Errorf("SyncErrors %d, want 1", n)
+	}
+	fail = nil
+	write(files[2], 10, now-2)
+	if err := p.Close(); err != nil || calls != 3 {
+		t.Fatalf("Close: %v, %d syncfs calls, want 3", err, calls)
+	}
+	for i, path := range paths {
+		f, err := Open(path, Options{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := valueAt(t, f, now-1, now); v != float64(i)+0.5 {
+			t.Errorf("%s: %v, want %v", path, v, float64(i)+0.5)
+		}
+		f.Close()
+	}
+
+	// Files on another file system than Dir's (here /proc's) are msynced.
+	p = NewPool(PoolOptions{SyncInterval: -1, Dir: "/proc"})
+	calls = 0
+	p.syncfs = func(int) error { calls++; return nil }
+	f, release := acquire(t, p, paths[0])
+	write(f, 11, now-3)
+	release()
+	if err := p.Sync(); err != nil || calls != 0 || f.dirty.Load() {
+		t.Fatalf("Sync of a file outside Dir's file system: %v, %d syncfs calls, dirty %v; want an msync", err, calls, f.dirty.Load())
+	}
+	closePool(t, p)
+}
+
 func TestPoolPeriodicSync(t *testing.T) {
 	_, paths := poolTestFiles(t, 1)
 	p := NewPool(PoolOptions{SyncInterval: 10 * time.Millisecond})
