@@ -7,7 +7,7 @@ BIN      := bin/statbox
 FUZZTIME ?= 5s
 # Each fuzz target runs alone (go test -fuzz takes one at a time): package:target.
 FUZZ     := ./storage/whisper:FuzzParseHeader ./storage/whisper:FuzzUpdateFetch \
-            ./hotpath/carbon:FuzzStream ./hotpath/pickle:FuzzDecode \
+            ./hotpath/carbon:FuzzStream ./hotpath/carbon:FuzzScanName ./hotpath/pickle:FuzzDecode \
             ./kernel/proc:FuzzProcFiles ./render/graph:FuzzRender \
             ./render/expr:FuzzParse ./render:FuzzRender ./hotpath/statsd:FuzzPacket
 

@@ -2,6 +2,8 @@ package carbon
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"slices"
 	"unicode/utf8"
 )
@@ -115,8 +117,15 @@ func scanName(b []byte, start int) (end int, flags int) {
 	seg := 0     // start of the current segment
 	path := true // still before the first ';'
 	for {
-		for i+4 <= len(b) && class[b[i]]|class[b[i+1]]|class[b[i+2]]|class[b[i+3]] == 0 {
-			i += 4
+		// Eight bytes at a time while they are ordinary bytes and dots: a
+		// name of a few segments then costs a few words, not a branch per
+		// byte and a mispredicted one per dot. The word holding whatever
+		// else comes (the space that ends the name, at the latest) is left to
+		// the byte loop below.
+		var bad bool
+		i, seg, bad = scanWords(b, i, seg, path)
+		if bad {
+			flags |= nameUnsafe
 		}
 		for i < len(b) && class[b[i]] == 0 {
 			i++
@@ -175,6 +184,63 @@ done:
 		}
 	}
 	return start + i, flags
+}
+
+// lsb has the lowest bit of each byte of a word set; lsb*c is c in every byte.
+const lsb uint64 = 0x0101010101010101
+
+const (
+	msb  = lsb * 0x80 // the highest bit of each byte
+	low7 = lsb * 0x7f // the other seven
+)
+
+// zeroBytes has the high bit set of exactly the bytes of x that are zero: no
+// carry crosses a byte, as each byte's sum is at most 0xfe.
+func zeroBytes(x uint64) uint64 { return ^((x&low7 + low7) | x) & msb }
+
+// plainWord reports whether each of the 8 bytes of x is of class 0 or a
+// '.': none is below '!' (space and control bytes), DEL or above (C1,
+// UTF-8), '/', ';' or '{'. A word with a byte from 0x80 up may also be
+// reported not plain for a byte that is, which only sends it to the byte loop.
+func plainWord(x uint64) bool {
+	// Below 0x21: (x - lsb*0x21) &^ x, exact while no byte has its high bit
+	// set; 0x7f: x + lsb, exact on the same condition; 0x80 up: x itself.
+	other := (x-lsb*0x21)&^x | (x + lsb) | x
+	t := x ^ lsb*'/'
+	other |= (t - lsb) &^ t
+	t = x ^ lsb*';'
+	other |= (t - lsb) &^ t
+	t = x ^ lsb*'{'
+	other |= (t - lsb) &^ t
+	return other&msb == 0
+}
+
+// scanWords scans b from i eight bytes at a time, up to the first word that
+// is not plain, checking the segments its dots end when path is set: seg is
+// where the current segment began. It returns where it stopped, where the
+// segment then began, and whether a segment was empty or too long. A
+// function of its own, so that its loop keeps everything in registers.
+func scanWords(b []byte, i, seg int, path bool) (int, int, bool) {
+	bad := false
+	for i+8 <= len(b) {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if !plainWord(x) {
+			break
+		}
+		if d := zeroBytes(x ^ lsb*'.'); d != 0 && path {
+			// The segments between the word's dots are shorter than
+			// MaxSegmentLength; one is empty where two dots are neighbours.
+			// Only the first dot can end a long segment, or an empty one
+			// that began before the word.
+			dot := i + bits.TrailingZeros64(d)>>3
+			if n := dot - seg; n == 0 || n > MaxSegmentLength || d&(d>>8) != 0 {
+				bad = true
+			}
+			seg = i + (63-bits.LeadingZeros64(d))>>3 + 1
+		}
+		i += 8
+	}
+	return i, seg, bad
 }
 
 // CheckName reports whether name, already normalised, is safe to store: at
