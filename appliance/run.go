@@ -120,7 +120,7 @@ func start(cfg Config, log *slog.Logger) (*daemon, error) {
 	if d.events.Skipped > 0 {
 		log.Warn("unreadable event records skipped", "records", d.events.Skipped)
 	}
-	d.pool = whisper.NewPool(whisper.PoolOptions{MaxOpen: cfg.MaxOpenFiles, SyncInterval: cfg.SyncInterval, Lock: cfg.LockWrites, Dir: cfg.Data})
+	d.pool = whisper.NewPool(whisper.PoolOptions{MaxOpen: cfg.MaxOpenFiles, SyncInterval: cfg.SyncInterval, Lock: cfg.LockWrites, Dir: cfg.Data, Log: log})
 	copts := cache.Options{
 		Dir: filepath.Join(cfg.Data, "whisper"), Pool: d.pool, Rules: d.rules.Load,
 		MaxPoints: cfg.MaxCacheSize, MaxCreatesPerMinute: cfg.MaxCreatesPerMinute,
@@ -290,6 +290,7 @@ func (d *daemon) startSelf(every time.Duration) {
 	r.gauge("cache.metrics", stat(func(s cache.Stats) uint64 { return uint64(s.Metrics) }))
 	r.gauge("pool.open", func() uint64 { return uint64(d.pool.Stats().Open) })
 	r.counter("pool.evictions", func() uint64 { return d.pool.Stats().Evictions })
+	r.counter("pool.syncErrors", func() uint64 { return d.pool.Stats().SyncErrors })
 	cs, ps := &in.carbonStats, &in.pickleStats
 	// Points the receivers took in, as carbon counts metricsReceived: not
 	// the self-metrics, which go straight into the cache.

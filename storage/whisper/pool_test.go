@@ -1,8 +1,10 @@
 package whisper
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -551,6 +553,46 @@ func TestPoolSyncfs(t *testing.T) {
 	}
 	closePool(t, p)
 }
+
+// TestPoolSyncLogs: a background Sync that fails is logged and counted.
+func TestPoolSyncLogs(t *testing.T) {
+	dir, paths := poolTestFiles(t, 1)
+	var logged atomic.Int64
+	h := slogFunc(func(r slog.Record) {
+		if r.Level == slog.LevelError && r.Message == "sync failed" {
+			logged.Add(1)
+		}
+	})
+	p := NewPool(PoolOptions{SyncInterval: time.Millisecond, Dir: dir, Log: slog.New(h)})
+	p.syncMu.Lock() // no Sync runs until syncfs is replaced
+	p.syncfs = func(int) error { return unix.EIO }
+	p.syncMu.Unlock()
+	now := time.Now().Unix()
+	f, release := acquire(t, p, paths[0])
+	if err := f.Update(1, now-1, now); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	deadline := time.Now().Add(5 * time.Second)
+	for logged.Load() == 0 || p.Stats().SyncErrors == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 5 s of failing syncs: %d logged, %d counted", logged.Load(), p.Stats().SyncErrors)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	p.syncMu.Lock()
+	p.syncfs = unix.Syncfs
+	p.syncMu.Unlock()
+	closePool(t, p)
+}
+
+// slogFunc is a slog.Handler that calls itself with every record.
+type slogFunc func(slog.Record)
+
+func (h slogFunc) Enabled(context.Context, slog.Level) bool      { return true }
+func (h slogFunc) Handle(_ context.Context, r slog.Record) error { h(r); return nil }
+func (h slogFunc) WithAttrs([]slog.Attr) slog.Handler            { return h }
+func (h slogFunc) WithGroup(string) slog.Handler                 { return h }
 
 func TestPoolPeriodicSync(t *testing.T) {
 	_, paths := poolTestFiles(t, 1)
