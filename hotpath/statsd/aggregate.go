@@ -50,6 +50,17 @@ type Options struct {
 // between calls of Options.Yield: about a millisecond of its work.
 const yieldEvery = 512
 
+// yieldBudget is how long a flush of an interval of iv goes on calling
+// Options.Yield: a tenth of the interval, at most a second. Past it the flush
+// runs to its end without waiting. Receivers that have input at every one of
+// its calls are saturated, and waiting for them only delays the flush: on
+// one core each wait lasts until the scheduler preempts a receiver (10 to 20
+// ms), and a flush of 100,000 keys stretched over more than its interval,
+// which skips flushes and reports more than an interval's counts as one.
+func yieldBudget(iv time.Duration) time.Duration {
+	return min(iv/10, time.Second)
+}
+
 // DefaultOptions returns etsy statsd 0.9's defaults.
 func DefaultOptions() Options {
 	return Options{
@@ -84,6 +95,8 @@ type Aggregator struct {
 	out       []byte // the flush's text, when forwarding
 	name      []byte
 	steps     int // series merged and points written, for Options.Yield
+	// yieldUntil is when the flush under way stops calling Options.Yield.
+	yieldUntil time.Time
 
 	start   int64
 	clock   atomic.Int64 // unix seconds, ticked by Run

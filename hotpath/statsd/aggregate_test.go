@@ -201,3 +201,39 @@ func TestFlushYields(t *testing.T) {
 		}
 	}
 }
+
+// TestFlushYieldBudget: a flush stops waiting for the receivers once it has
+// lasted yieldBudget of the interval. On one saturated core every wait lasts
+// until the scheduler preempts the receiver, and a flush of 100,000 keys
+// took longer than the interval (12 s against 10 in bench/statsd.sh's
+// overload runs), skipping flushes and reporting 12 s of counts as 10.
+func TestFlushYieldBudget(t *testing.T) {
+	const keys = 5000
+	opts := DefaultOptions()
+	opts.FlushInterval = 100 * time.Millisecond // a budget of 10 ms
+	yields := 0
+	opts.Store = func([]byte, int64, float64) {}
+	opts.Yield = func() {
+		yields++
+		time.Sleep(30 * time.Millisecond) // a receiver that always has input
+	}
+	a, err := NewAggregator(opts, timeZero)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := a.NewShard(nil)
+	for i := range keys {
+		s.Packet(fmt.Appendf(nil, "k%d:%d|c", i, i))
+	}
+	a.Flush(timeZero.Add(time.Second))
+	// Each wait outlasts the budget: the first is also the last.
+	if yields > 1 {
+		t.Errorf("%d yields of 30 ms in a flush with a 10 ms budget, want at most 1 (without the budget: %d)", yields, 3*keys/yieldEvery)
+	}
+	if got := yieldBudget(10 * time.Second); got != time.Second {
+		t.Errorf("yieldBudget(10s) = %v, want 1s", got)
+	}
+	if got := yieldBudget(time.Minute); got != time.Second {
+		t.Errorf("yieldBudget(1m) = %v, want 1s", got)
+	}
+}

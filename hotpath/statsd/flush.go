@@ -17,6 +17,7 @@ func (a *Aggregator) Flush(now time.Time) {
 	defer a.mu.Unlock()
 	began := time.Now()
 	o := &a.opts
+	a.yieldUntil = began.Add(yieldBudget(o.FlushInterval))
 	// etsy rounds the flush's time to the second.
 	ts := (now.UnixMilli() + 500) / 1000
 	g := a.global
@@ -97,12 +98,12 @@ func (a *Aggregator) Flush(now time.Time) {
 }
 
 // step counts one series merged or point written, calling Options.Yield
-// every yieldEvery.
+// every yieldEvery until the flush has lasted its yieldBudget.
 func (a *Aggregator) step() {
 	a.steps++
 	if a.steps == yieldEvery {
 		a.steps = 0
-		if a.opts.Yield != nil {
+		if a.opts.Yield != nil && time.Now().Before(a.yieldUntil) {
 			a.opts.Yield()
 		}
 	}
