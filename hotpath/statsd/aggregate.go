@@ -42,7 +42,9 @@ type Options struct {
 	// the receivers, it waits there while they have input: a flush of many
 	// keys then takes the core in slices short enough for their sockets to
 	// hold what arrives meanwhile. A flush still ends: Yield must return
-	// after a bounded wait.
+	// after a bounded wait, and a flush calls it only during its first
+	// yieldBudget, so that saturated receivers do not hold it back past its
+	// interval.
 	Yield func()
 }
 
