@@ -120,7 +120,14 @@ type Pool struct {
 	// live counts entries opening or open, for Close to wait for.
 	live sync.WaitGroup
 
-	syncMu  sync.Mutex // one Sync at a time, owner of syncBuf
+	syncMu sync.Mutex // one Sync at a time, owner of syncBuf and dir
+	// dir is Dir opened for syncfs (-1 when not set or not opened yet) and
+	// dev its file system. It stays open for the pool's life: syncfs
+	// reports the write-back errors since its descriptor was opened, so one
+	// opened at each Sync would miss those of the kernel's own write-back
+	// in between.
+	dir     int
+	dev     uint64
 	syncBuf []*poolEntry
 	stop    chan struct{}
 	done    chan struct{}
@@ -164,7 +171,9 @@ func NewPool(opts PoolOptions) *Pool {
 		openFile: Open,
 		syncfs:   unix.Syncfs,
 		entries:  make(map[string]*poolEntry),
+		dir:      -1,
 	}
+	p.openDir()
 	p.lru.next, p.lru.prev = &p.lru, &p.lru
 	every := opts.SyncInterval
 	if every == 0 {
@@ -378,7 +387,8 @@ func (p *Pool) Sync() error {
 			first = err
 		}
 	}
-	dirFd, dev := p.openDir()
+	p.openDir()
+	dirFd, dev := p.dir, p.dev
 	// The files on Dir's file system that were dirty are moved to the front
 	// of syncBuf, for one syncfs; a write after their flag is cleared sets
 	// it again, so the next Sync covers what this one might miss. A file
@@ -406,30 +416,27 @@ func (p *Pool) Sync() error {
 			fail(fmt.Errorf("syncfs %s: %w", p.opts.Dir, err))
 		}
 	}
-	if dirFd >= 0 {
-		unix.Close(dirFd)
-	}
 	clear(p.syncBuf) // let closed files be collected
 	return first
 }
 
-// openDir opens Dir, for syncfs, and returns it with its file system's
-// device, or -1 when Dir is not set or cannot be opened: files are then
-// msynced one by one.
-func (p *Pool) openDir() (int, uint64) {
-	if p.opts.Dir == "" {
-		return -1, 0
+// openDir opens Dir for syncfs, once: while Dir is not set, cannot be
+// opened or the pool is closed, p.dir stays -1 and files are msynced one by
+// one. The caller holds syncMu, or has the pool to itself.
+func (p *Pool) openDir() {
+	if p.dir >= 0 || p.opts.Dir == "" {
+		return
 	}
 	fd, err := unix.Open(p.opts.Dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return -1, 0
+		return
 	}
 	var st unix.Stat_t
 	if unix.Fstat(fd, &st) != nil {
 		unix.Close(fd)
-		return -1, 0
+		return
 	}
-	return fd, st.Dev
+	p.dir, p.dev = fd, st.Dev
 }
 
 func (p *Pool) syncLoop(every time.Duration) {
@@ -464,8 +471,15 @@ func (p *Pool) close() error {
 		<-p.done
 	}
 	// One Sync first: with Dir, the files on its file system are then
-	// clean, and closing each is only an unmap (see PoolOptions.Dir).
+	// clean, and closing each is only an unmap (see PoolOptions.Dir). Files
+	// written after it, by holders, are msynced as they close.
 	syncErr := p.Sync()
+	p.syncMu.Lock()
+	if p.dir >= 0 {
+		unix.Close(p.dir)
+	}
+	p.dir, p.opts.Dir = -1, ""
+	p.syncMu.Unlock()
 	p.mu.Lock()
 	p.closed = true
 	var victims []*poolEntry

@@ -479,8 +479,10 @@ func TestPoolSyncfs(t *testing.T) {
 	p := NewPool(PoolOptions{SyncInterval: -1, Dir: dir})
 	calls := 0
 	var fail error
+	fds := map[int]bool{}
 	p.syncfs = func(fd int) error {
 		calls++
+		fds[fd] = true
 		if fail != nil {
 			return fail
 		}
@@ -502,6 +504,9 @@ func TestPoolSyncfs(t *testing.T) {
 	}
 	if err := p.Sync(); err != nil || calls != 1 {
 		t.Fatalf("Sync of 3 dirty files: %v, %d syncfs calls, want 1", err, calls)
+	}
+	if p.dir < 0 || !fds[p.dir] {
+		t.Errorf("after Sync the pool holds descriptor %d, syncfs got %v: Dir is not kept open", p.dir, fds)
 	}
 	for _, f := range files {
 		if f.dirty.Load() {
@@ -529,6 +534,11 @@ func TestPoolSyncfs(t *testing.T) {
 	write(files[2], 10, now-2)
 	if err := p.Close(); err != nil || calls != 3 {
 		t.Fatalf("Close: %v, %d syncfs calls, want 3", err, calls)
+	}
+	// One descriptor of Dir for the pool's life, so that syncfs also reports
+	// write-back errors from between two Syncs; Close closes it.
+	if len(fds) != 1 || p.dir != -1 {
+		t.Errorf("syncfs got %d descriptors, want 1; after Close the pool holds %d, want -1", len(fds), p.dir)
 	}
 	for i, path := range paths {
 		f, err := Open(path, Options{ReadOnly: true})
