@@ -38,11 +38,8 @@ func (p *Parser) parseTable(b []byte, t *table) (lines, bad int) {
 			pl := &p.pend[n]
 			n++
 			pl.start = i
-			if next, ok := p.scan(b, i, true); ok {
-				m := &p.m
-				pl.end, pl.next = i+len(m.Name), min(next, len(b))
-				pl.typ, pl.delta, pl.value, pl.rate = m.Type, m.Delta, m.Value, m.Rate
-				pl.hash = hashName(m.Type, m.Name)
+			if next, ok := pl.scan(b, i, true); ok {
+				pl.next = min(next, len(b))
 				i = next
 				continue
 			}
@@ -87,13 +84,11 @@ func (t *table) addBatch(p *Parser, b []byte, pend []pendingLine) (lines, bad in
 	if len(t.slots) > readAheadSlots {
 		t.readAhead(pend, mask)
 	}
-	m := &p.m
 	for k := range pend {
 		pl := &pend[k]
 		if pl.typ != 0 {
-			m.Name, m.Type, m.Delta, m.Value, m.Rate = b[pl.start:pl.end], pl.typ, pl.delta, pl.value, pl.rate
-			if e := t.findHash(m.Type, m.Name, pl.hash, true); e != nil {
-				t.apply(e, m)
+			if e := t.findHash(pl.typ, b[pl.start:pl.end], pl.hash, true); e != nil {
+				t.add(e, pl.typ, pl.value, pl.rate, pl.delta)
 				lines++
 				continue
 			}

@@ -119,29 +119,33 @@ var plainName = func() (t [256]bool) {
 // where the next line starts. Anything else is left to line (ok false),
 // which parses the general case.
 func (p *Parser) fast(b []byte, i int, sink Sink) (next int, ok bool) {
-	next, ok = p.scan(b, i, false)
+	pl := &p.pend[0]
+	next, ok = pl.scan(b, i, false)
 	if !ok {
 		return 0, false
 	}
-	sink.Add(&p.m)
+	m := &p.m
+	m.Name, m.Type, m.Delta, m.Value, m.Rate = b[i:pl.end], pl.typ, pl.delta, pl.value, pl.rate
+	sink.Add(m)
 	return next, true
 }
 
-// scan parses the line at b[i] as fast does, into p.m, without handing it
-// over. With unchecked set the name is taken up to the first ':' as it is,
-// for a table, which checks a name only when it is new to it (findHash with
-// check): the name may then run past the line's end, and no name in a table
-// holds a '\n'.
-func (p *Parser) scan(b []byte, i int, unchecked bool) (next int, ok bool) {
+// scan parses the line at b[i] as fast does, into pl (all but its start
+// and next; the hash only when unchecked), and returns where the next line starts. With unchecked set
+// the name is taken up to the first ':' as it is, for a table, which checks a
+// name only when it is new to it (findHash with check): the name may then run
+// past the line's end, and no name in a table holds a '\n'.
+func (pl *pendingLine) scan(b []byte, i int, unchecked bool) (next int, ok bool) {
 	var j int
 	if unchecked {
 		// The sink checks the name only when it is new to it: a name it
 		// holds was checked before.
-		j = bytes.IndexByte(b[i:], ':')
-		if j <= 0 {
+		var h uint64
+		j, h = scanName(b, i)
+		if j <= i {
 			return 0, false
 		}
-		j += i
+		pl.hash = h
 	} else {
 		j = i
 		for j < len(b) && plainName[b[j]] {
@@ -154,7 +158,6 @@ func (p *Parser) scan(b []byte, i int, unchecked bool) (next int, ok bool) {
 	if j+2 >= len(b) || b[j] != ':' {
 		return 0, false
 	}
-	name := b[i:j]
 	k := j + 1
 	neg := false
 	if c := b[k]; c == '-' || c == '+' {
@@ -186,25 +189,25 @@ func (p *Parser) scan(b []byte, i int, unchecked bool) (next int, ok bool) {
 		v = -v
 	}
 	k++
-	m := &p.m
+	var typ Type
 	switch b[k] {
 	case 'c':
-		m.Type = Counter
+		typ = Counter
 	case 'g':
-		m.Type = Gauge
+		typ = Gauge
 	case 'h', 'd':
-		m.Type = Timer
+		typ = Timer
 	case 'm':
 		if k+1 >= len(b) || b[k+1] != 's' {
 			return 0, false
 		}
 		k++
-		m.Type = Timer
+		typ = Timer
 	default:
 		return 0, false
 	}
 	k++
-	m.Rate = 1
+	rate := 1.0
 	if k < len(b) && b[k] == '|' {
 		if k+2 >= len(b) || b[k+1] != '@' {
 			return 0, false
@@ -226,19 +229,21 @@ func (p *Parser) scan(b []byte, i int, unchecked bool) (next int, ok bool) {
 		if rd == 0 || rd > 15 || rm == 0 {
 			return 0, false
 		}
-		r := float64(rm)
+		rate = float64(rm)
 		if rf >= 0 {
-			r /= pow10[k-rf-1]
+			rate /= pow10[k-rf-1]
 		}
-		m.Rate = r
 	}
 	if k < len(b) && b[k] != '\n' {
 		return 0, false
 	}
-	if m.Type == Timer && neg {
+	if typ == Timer && neg {
 		return 0, false
 	}
-	m.Name, m.Value, m.Delta = name, v, sign && m.Type == Gauge
+	pl.end, pl.typ, pl.value, pl.rate, pl.delta = j, typ, v, rate, sign && typ == Gauge
+	if unchecked {
+		pl.hash = hashEnd(pl.hash, j-i, typ)
+	}
 	return k + 1, true
 }
 

@@ -1,8 +1,8 @@
 package statsd
 
 import (
-	"bytes"
 	"hash/maphash"
+	"unsafe"
 )
 
 // table holds what one receiver aggregated in one interval: an
@@ -71,11 +71,8 @@ type setAgg struct {
 	members []uint64
 }
 
+// seed hashes a set's members.
 var seed = maphash.MakeSeed()
-
-func hashName(typ Type, name []byte) uint64 {
-	return maphash.Bytes(seed, name) ^ uint64(typ)*0x9e3779b97f4a7c15
-}
 
 const minSlots = 1024
 
@@ -107,33 +104,40 @@ func (t *table) Add(m *Metric) {
 }
 
 func (t *table) apply(e *entry, m *Metric) {
-	switch m.Type {
+	if m.Type == Set {
+		s := &t.sets[e.idx]
+		s.members = append(s.members, maphash.Bytes(seed, m.Member))
+		return
+	}
+	t.add(e, m.Type, m.Value, m.Rate, m.Delta)
+}
+
+// add aggregates one value of a counter, gauge or timer.
+func (t *table) add(e *entry, typ Type, v, rate float64, delta bool) {
+	switch typ {
 	case Counter:
 		// etsy adds value * (1 / rate): the same operations give the same bits.
 		// The conversion keeps the compiler from fusing into an FMA. With no
 		// rate, value * 1 is value: the division is left out.
-		if m.Rate == 1 {
-			t.counters[e.idx] += m.Value
+		if rate == 1 {
+			t.counters[e.idx] += v
 		} else {
-			t.counters[e.idx] += float64(m.Value * (1 / m.Rate))
+			t.counters[e.idx] += float64(v * (1 / rate))
 		}
 	case Gauge:
 		g := &t.gauges[e.idx]
 		switch {
-		case !m.Delta:
-			g.set, g.value = true, m.Value
+		case !delta:
+			g.set, g.value = true, v
 		case g.set:
-			g.value += m.Value
+			g.value += v
 		default:
-			g.delta += m.Value
+			g.delta += v
 		}
 	case Timer:
 		tm := &t.timers[e.idx]
-		tm.values = append(tm.values, m.Value)
-		tm.count += 1 / m.Rate
-	case Set:
-		s := &t.sets[e.idx]
-		s.members = append(s.members, maphash.Bytes(seed, m.Member))
+		tm.values = append(tm.values, v)
+		tm.count += 1 / rate
 	}
 }
 
@@ -159,12 +163,30 @@ func (t *table) findHash(typ Type, name []byte, h uint64, check bool) *entry {
 			continue
 		}
 		e := &t.entries[s.ent-1]
-		if e.typ == typ && int(e.n) == len(name) && bytes.Equal(t.arena[e.off:e.off+uint32(e.n)], name) {
-			if e.dead {
-				e.dead = false
-			}
-			return e
+		n := len(name)
+		if e.typ != typ || int(e.n) != n {
+			continue
 		}
+		a := t.arena[e.off : int(e.off)+n]
+		if n >= 8 {
+			// Eight bytes at a time, the last word overlapping the one
+			// before: written out here, as a call in this loop would cost
+			// more than the comparison.
+			pa, pn := unsafe.Pointer(&a[0]), unsafe.Pointer(&name[0])
+			k := 0
+			for k < n-8 && load64(pa, k) == load64(pn, k) {
+				k += 8
+			}
+			if k < n-8 || load64(pa, n-8) != load64(pn, n-8) {
+				continue
+			}
+		} else if string(a) != string(name) {
+			continue
+		}
+		if e.dead {
+			e.dead = false
+		}
+		return e
 	}
 }
 
