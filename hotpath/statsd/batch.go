@@ -3,6 +3,7 @@ package statsd
 import (
 	"bytes"
 	"math"
+	"unsafe"
 )
 
 // batchLines is how many lines of a packet are parsed before their names are
@@ -20,6 +21,9 @@ type pendingLine struct {
 	delta            bool
 	value, rate      float64
 	hash             uint64
+	// cand is what the slot the hash points at held when the batch was read
+	// ahead, if its tag was the hash's: the index of the entry plus one, or 0.
+	cand uint32
 }
 
 // parseTable is Parse into a receiver's table. It parses up to batchLines
@@ -80,15 +84,30 @@ func (p *Parser) general(b []byte, sink Sink) (lines, bad int) {
 // name new to the table that is not plain, and a line the fast path left,
 // go to the general parser.
 func (t *table) addBatch(p *Parser, b []byte, pend []pendingLine) (lines, bad int) {
-	mask := uint64(len(t.slots) - 1)
-	if len(t.slots) > readAheadSlots {
-		t.readAhead(pend, mask)
-	}
+	t.readAhead(pend)
 	for k := range pend {
 		pl := &pend[k]
 		if pl.typ != 0 {
-			if e := t.findHash(pl.typ, b[pl.start:pl.end], pl.hash, true); e != nil {
-				t.add(e, pl.typ, pl.value, pl.rate, pl.delta)
+			name := b[pl.start:pl.end]
+			// The commonest case is written out, with no call: the name is
+			// in the slot its hash points at, which readAhead read.
+			var e *entry
+			if c := pl.cand; c != 0 {
+				ce := &t.entries[c-1]
+				if n := len(name); ce.typ == pl.typ && int(ce.n) == n && !ce.dead && n >= 8 &&
+					sameWords(unsafe.Pointer(&t.arena[ce.off]), unsafe.Pointer(&name[0]), n) {
+					e = ce
+				}
+			}
+			if e == nil {
+				e = t.findHash(pl.typ, name, pl.hash, true)
+			}
+			if e != nil {
+				if pl.typ == Counter && pl.rate == 1 {
+					t.counters[e.idx] += pl.value
+				} else {
+					t.add(e, pl.typ, pl.value, pl.rate, pl.delta)
+				}
 				lines++
 				continue
 			}
@@ -107,26 +126,33 @@ func (t *table) addBatch(p *Parser, b []byte, pend []pendingLine) (lines, bad in
 const readAheadSlots = 1 << 14
 
 // readAhead reads, for every line of a batch, the slot its hash points at,
-// then the entry that slot holds, then the name and value of that entry:
-// each a loop of independent loads, so the misses of the batch's lines
-// overlap (Go has no prefetch instruction) and the lookups that follow mostly
-// hit the cache.
-func (t *table) readAhead(pend []pendingLine, mask uint64) {
+// noting the entry it holds if the tag is the hash's (cand), then, when the
+// table is large, that entry's name and value: each a loop of independent
+// loads, so the misses of the batch's lines overlap (Go has no prefetch
+// instruction) and the lookups that follow mostly hit the cache. An entry
+// noted stays valid while the batch inserts: entries are only appended.
+func (t *table) readAhead(pend []pendingLine) {
+	slots := t.slots
+	mask := uint64(len(slots) - 1)
+	for k := range pend {
+		pl := &pend[k]
+		s := slots[pl.hash&mask]
+		c := s.ent
+		if s.tag != uint32(pl.hash>>32) {
+			c = 0
+		}
+		pl.cand = c
+	}
+	if len(slots) <= readAheadSlots {
+		return
+	}
 	var x uint64
 	for k := range pend {
-		x += uint64(t.slots[pend[k].hash&mask].ent)
-	}
-	for k := range pend {
-		if s := t.slots[pend[k].hash&mask]; s.ent != 0 {
-			x += uint64(t.entries[s.ent-1].off)
-		}
-	}
-	for k := range pend {
-		s := t.slots[pend[k].hash&mask]
-		if s.ent == 0 {
+		c := pend[k].cand
+		if c == 0 {
 			continue
 		}
-		e := &t.entries[s.ent-1]
+		e := &t.entries[c-1]
 		x += uint64(t.arena[e.off])
 		switch e.typ {
 		case Counter:

@@ -66,6 +66,20 @@ func counterPacket(keys, start int) ([]byte, int) {
 	return b, n
 }
 
+// shuffledCounterPacket is counterPacket with the keys in a random order
+// rather than one after the other, as many senders' lines arrive: each line's
+// entry and name are then somewhere else in the table.
+func shuffledCounterPacket(keys, start int) ([]byte, int) {
+	var b []byte
+	n := 0
+	for i := start; len(b) < 1380; i++ {
+		// A fixed permutation of the keys: i*m mod keys, m prime to keys.
+		b = fmt.Appendf(b, "bench.k%06d:1|c\n", i*7919%keys)
+		n++
+	}
+	return b, n
+}
+
 // BenchmarkShard is parse plus aggregation into a receiver's table, with
 // 1k and 100k distinct keys, flushing every 10M lines as a 10 s interval would:
 // the mixed lines of benchPacket, and the counters of the end-to-end bench.
@@ -79,6 +93,7 @@ func BenchmarkShard(b *testing.B) {
 		{"keys=100000", 100_000, benchPacket},
 		{"counters/keys=1000", 1000, counterPacket},
 		{"counters/keys=100000", 100_000, counterPacket},
+		{"counters/shuffled/keys=100000", 100_000, shuffledCounterPacket},
 	} {
 		keys, benchPacket := c.keys, c.packet
 		b.Run(c.name, func(b *testing.B) {

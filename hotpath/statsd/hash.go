@@ -47,11 +47,17 @@ func hashName(typ Type, name []byte) uint64 {
 	return hashEnd(h, len(name), typ)
 }
 
+// Constants for reading a word's bytes at once: lsb*c is c in every byte.
+const (
+	lsb  = 0x0101010101010101
+	msb  = lsb * 0x80 // the highest bit of each byte
+	low7 = lsb * 0x7f // the other seven
+)
+
 // scanName finds the first ':' in b at or after i, reading eight bytes at a
 // time, and hashes the bytes before it as hashName does (all but the type):
 // j is the ':”s index, or -1 when there is none.
 func scanName(b []byte, i int) (j int, h uint64) {
-	const lsb, msb = 0x0101010101010101, 0x8080808080808080
 	s1, s2 := hashSeeds[1], hashSeeds[2]
 	h = hashSeeds[0]
 	if i < 0 || i > len(b) {
@@ -86,6 +92,27 @@ func scanName(b []byte, i int) (j int, h uint64) {
 		w |= uint64(c) << (8 * k)
 	}
 	return -1, h
+}
+
+// sameName reports whether a and b, of the same length, hold the same
+// bytes.
+func sameName(a, b []byte) bool {
+	if len(b) < 8 {
+		return string(a) == string(b)
+	}
+	return sameWords(unsafe.Pointer(&a[0]), unsafe.Pointer(&b[0]), len(b))
+}
+
+// sameWords reports whether the n ≥ 8 bytes at pa and pb are the same,
+// comparing them eight at a time, the last word overlapping the one before.
+// It is inlined where sameName is not: a call in a lookup's loop would cost
+// more than comparing a name's two or three words.
+func sameWords(pa, pb unsafe.Pointer, n int) bool {
+	k := 0
+	for k < n-8 && load64(pa, k) == load64(pb, k) {
+		k += 8
+	}
+	return k >= n-8 && load64(pa, n-8) == load64(pb, n-8)
 }
 
 // load64 is the little-endian word at p+i; the caller keeps it in bounds.

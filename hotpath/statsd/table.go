@@ -167,17 +167,8 @@ func (t *table) findHash(typ Type, name []byte, h uint64, check bool) *entry {
 		if e.typ != typ || int(e.n) != n {
 			continue
 		}
-		a := t.arena[e.off : int(e.off)+n]
-		if n >= 8 {
-			// Eight bytes at a time, the last word overlapping the one
-			// before: written out here, as a call in this loop would cost
-			// more than the comparison.
-			pa, pn := unsafe.Pointer(&a[0]), unsafe.Pointer(&name[0])
-			k := 0
-			for k < n-8 && load64(pa, k) == load64(pn, k) {
-				k += 8
-			}
-			if k < n-8 || load64(pa, n-8) != load64(pn, n-8) {
+		if a := t.arena[e.off : int(e.off)+n]; n >= 8 {
+			if !sameWords(unsafe.Pointer(&a[0]), unsafe.Pointer(&name[0]), n) {
 				continue
 			}
 		} else if string(a) != string(name) {
