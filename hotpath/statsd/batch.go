@@ -21,8 +21,8 @@ type pendingLine struct {
 	delta            bool
 	value, rate      float64
 	hash             uint64
-	// cand is what the slot the hash points at held when the batch was read
-	// ahead, if its tag was the hash's: the index of the entry plus one, or 0.
+	// cand is the entry readAhead found for the hash (its index plus one),
+	// or 0.
 	cand uint32
 }
 
@@ -33,6 +33,14 @@ type pendingLine struct {
 func (p *Parser) parseTable(b []byte, t *table) (lines, bad int) {
 	i := 0
 	for i < len(b) {
+		// A large table's slots are mostly not in the CPU's caches: each
+		// line's home slot is asked for as soon as its hash is known, to come
+		// while the lines after it are scanned. (The slots are those of the
+		// table as the batch begins: a batch that grows it may leave the
+		// next batch's first lines asking for memory no longer used.)
+		slots := t.slots
+		early := havePrefetch && len(slots) > readAheadSlots
+		mask := uint64(len(slots) - 1)
 		n := 0
 		for n < batchLines && i < len(b) {
 			if b[i] == '\n' {
@@ -44,6 +52,9 @@ func (p *Parser) parseTable(b []byte, t *table) (lines, bad int) {
 			pl.start = i
 			if next, ok := pl.scan(b, i, true); ok {
 				pl.next = min(next, len(b))
+				if early {
+					prefetch(unsafe.Pointer(&slots[pl.hash&mask]))
+				}
 				i = next
 				continue
 			}
@@ -90,7 +101,7 @@ func (t *table) addBatch(p *Parser, b []byte, pend []pendingLine) (lines, bad in
 		if pl.typ != 0 {
 			name := b[pl.start:pl.end]
 			// The commonest case is written out, with no call: the name is
-			// in the slot its hash points at, which readAhead read.
+			// the candidate's, which readAhead found.
 			var e *entry
 			if c := pl.cand; c != 0 {
 				ce := &t.entries[c-1]
@@ -125,31 +136,41 @@ func (t *table) addBatch(p *Parser, b []byte, pend []pendingLine) (lines, bad in
 // smaller table stays in the CPU's caches, where reading ahead only costs.
 const readAheadSlots = 1 << 14
 
-// readAhead reads, for every line of a batch, the slot its hash points at,
-// noting the entry it holds if the tag is the hash's (cand), then, when the
-// table is large, that entry's name and value: each a loop of independent
-// loads, so the misses of the batch's lines overlap (Go has no prefetch
-// instruction) and the lookups that follow mostly hit the cache. An entry
-// noted stays valid while the batch inserts: entries are only appended.
+// readAhead finds, for every line of a batch, the entry its name most
+// likely has (cand): the first in its hash's probe sequence whose tag is the
+// hash's. When the table is large, the batch's home slots are first brought
+// into the cache together, so that their misses overlap: parseTable
+// prefetched them where the CPU can (havePrefetch), and elsewhere a loop of
+// independent loads reads them here. Each candidate's name and value are then
+// read in the loop that finds it, so that the lookups that follow mostly hit
+// the cache. A candidate stays valid while the batch inserts: entries are
+// only appended.
 func (t *table) readAhead(pend []pendingLine) {
 	slots := t.slots
 	mask := uint64(len(slots) - 1)
+	big := len(slots) > readAheadSlots
+	var x uint64
+	if big && !havePrefetch {
+		for k := range pend {
+			x += uint64(slots[pend[k].hash&mask].ent)
+		}
+	}
 	for k := range pend {
 		pl := &pend[k]
-		s := slots[pl.hash&mask]
-		c := s.ent
-		if s.tag != uint32(pl.hash>>32) {
-			c = 0
+		tag := uint32(pl.hash >> 32)
+		var c uint32
+		for i := pl.hash & mask; ; i = (i + 1) & mask {
+			s := slots[i]
+			if s.ent == 0 {
+				break
+			}
+			if s.tag == tag {
+				c = s.ent
+				break
+			}
 		}
 		pl.cand = c
-	}
-	if len(slots) <= readAheadSlots {
-		return
-	}
-	var x uint64
-	for k := range pend {
-		c := pend[k].cand
-		if c == 0 {
+		if c == 0 || !big {
 			continue
 		}
 		e := &t.entries[c-1]
