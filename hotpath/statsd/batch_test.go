@@ -56,3 +56,40 @@ func TestLargeTable(t *testing.T) {
 		t.Fatalf("the tables differ: %d and %d entries", len(fast.entries), len(slow.entries))
 	}
 }
+
+// TestWordValue runs the value read a word at a time against the general
+// parser: one to nine digits, and other numbers, followed by every byte in the place of the '|',
+// by '|' and every byte as the type, and by the types and rates there are,
+// each line with enough of the packet after it for the word reads, into a
+// Sink and into a table.
+func TestWordValue(t *testing.T) {
+	const digits = "908172635"
+	var after []string
+	for c := range 256 {
+		after = append(after, string([]byte{byte(c)})+"c\n", "|"+string([]byte{byte(c)})+"\n")
+	}
+	after = append(after, "|ms\n", "|m\n", "|mss\n", "|c", "|ms", "|c|@0.5\n", "|cc\n", "|g\r\n", "|c\r\n")
+	values := []string{"-1", "+1", "-12", "1.5", ".5", "1.", "0", "00012", "1e3", "12345678901234567"}
+	for n := 1; n <= len(digits); n++ {
+		values = append(values, digits[:n])
+	}
+	var p, slow Parser
+	slow.Debug = func([]byte) {}
+	for _, v := range values {
+		for _, a := range after {
+			b := []byte("some.name:" + v + a + "after.it:1|c\nand.more:2|c\n")
+			var r, rs rec
+			l, bd := p.Parse(b, &r)
+			sl, sbd := slow.Parse(b, &rs)
+			if l != sl || bd != sbd || fmt.Sprint(r.got) != fmt.Sprint(rs.got) {
+				t.Fatalf("%q: fast %d %d %q, general %d %d %q", b, l, bd, r.got, sl, sbd, rs.got)
+			}
+			t1, t2 := newTable(), newTable()
+			l, bd = p.Parse(b, t1)
+			sl, sbd = slow.Parse(b, t2)
+			if d1, d2 := dumpTable(t1), dumpTable(t2); l != sl || bd != sbd || d1 != d2 {
+				t.Fatalf("%q into a table: fast %d %d %s, general %d %d %s", b, l, bd, d1, sl, sbd, d2)
+			}
+		}
+	}
+}

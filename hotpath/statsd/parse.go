@@ -166,10 +166,11 @@ func (pl *pendingLine) scan(b []byte, i int, unchecked bool) (next int, ok bool)
 	if j+17 <= len(b) {
 		p := unsafe.Pointer(&b[j+1])
 		w := load64(p, 0)
-		// The bytes that are not digits: a high half other than 3, or a
-		// low half above 9.
-		nd := w&(lsb*0xf0) ^ lsb*'0' | (w&(lsb*0x0f)+lsb*6)&(lsb*0x10)
-		d := bits.TrailingZeros64((nd&low7+low7|nd)&msb) >> 3
+		// Less '0', a digit is a byte of 0 to 9. The first byte that is
+		// not has its high bit set, or gets it with 0x76 added: any borrow
+		// or carry runs up from it, never into the digits below.
+		x := w - lsb*'0'
+		d := bits.TrailingZeros64((x+lsb*0x76|x)&msb) >> 3
 		if d > 0 && d < 8 && byte(w>>(8*d)) == '|' {
 			var typ Type
 			n := 2 // the type's letter and '\n'
@@ -186,7 +187,7 @@ func (pl *pendingLine) scan(b []byte, i int, unchecked bool) (next int, ok bool)
 			if typ != 0 {
 				// The digits moved to the top of the word, as the last d
 				// of eight, and summed in pairs, fours and eights.
-				v := (w - lsb*'0') << (64 - 8*d)
+				v := x << (64 - 8*d)
 				v = (v & (lsb * 0x0f)) * (1 + 10<<8) >> 8
 				v = (v & 0x00ff00ff00ff00ff) * (1 + 100<<16) >> 16
 				v = (v & 0x0000ffff0000ffff) * (1 + 10000<<32) >> 32
