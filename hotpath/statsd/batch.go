@@ -138,19 +138,23 @@ const readAheadSlots = 1 << 14
 
 // readAhead finds, for every line of a batch, the entry its name most
 // likely has (cand): the first in its hash's probe sequence whose tag is the
-// hash's. When the table is large, the batch's home slots are first brought
-// into the cache together, so that their misses overlap: parseTable
-// prefetched them where the CPU can (havePrefetch), and elsewhere a loop of
-// independent loads reads them here. Each candidate's name and value are then
-// read in the loop that finds it, so that the lookups that follow mostly hit
-// the cache. A candidate stays valid while the batch inserts: entries are
-// only appended.
+// hash's. A candidate stays valid while the batch inserts: entries are only
+// appended.
+//
+// With a large table the batch's home slots must come into the cache
+// together, so that their misses overlap. Where the CPU can, parseTable
+// prefetched each as its line was scanned, and nothing more is read ahead:
+// loads here of the candidates' entries, names and values, which a prefetch
+// does not wait for but a load does, cost more than they saved
+// (BenchmarkShard, bench/RESULTS.md). Elsewhere a loop of independent loads
+// reads the home slots, and each candidate's name and value are read in the
+// loop that finds it, so that the lookups that follow mostly hit the cache.
 func (t *table) readAhead(pend []pendingLine) {
 	slots := t.slots
 	mask := uint64(len(slots) - 1)
-	big := len(slots) > readAheadSlots
+	touch := !havePrefetch && len(slots) > readAheadSlots
 	var x uint64
-	if big && !havePrefetch {
+	if touch {
 		for k := range pend {
 			x += uint64(slots[pend[k].hash&mask].ent)
 		}
@@ -170,7 +174,7 @@ func (t *table) readAhead(pend []pendingLine) {
 			}
 		}
 		pl.cand = c
-		if c == 0 || !big {
+		if c == 0 || !touch {
 			continue
 		}
 		e := &t.entries[c-1]
