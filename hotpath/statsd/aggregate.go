@@ -53,14 +53,21 @@ type Options struct {
 const yieldEvery = 512
 
 // yieldBudget is how long a flush of an interval of iv goes on calling
-// Options.Yield: a tenth of the interval, at most a second. Past it the flush
-// runs to its end without waiting. Receivers that have input at every one of
-// its calls are saturated, and waiting for them only delays the flush: on
-// one core each wait lasts until the scheduler preempts a receiver (10 to 20
-// ms), and a flush of 100,000 keys stretched over more than its interval,
-// which skips flushes and reports more than an interval's counts as one.
+// Options.Yield: half the interval. Past it the flush runs to its end
+// without waiting, so that saturated receivers, which have input at every
+// one of its calls, do not hold it back past its interval (on one core each
+// wait then lasts until the scheduler preempts a receiver, 10 to 20 ms):
+// the next flush comes on time and reports one interval's counts.
+//
+// Below saturation the waits end as the receivers drain their sockets, and
+// the flush advances on the core they leave: with receivers at 90% of it, a
+// flush that needs half a second of the core takes five seconds. Cut short,
+// it takes the core from them at once, and their sockets overflow: a first
+// flush of 100,000 new keys (0.46 s of the core, most of it making their
+// series in the cache) lost 22,000 datagrams when the budget was one second
+// (bench/RESULTS.md).
 func yieldBudget(iv time.Duration) time.Duration {
-	return min(iv/10, time.Second)
+	return iv / 2
 }
 
 // DefaultOptions returns etsy statsd 0.9's defaults.
