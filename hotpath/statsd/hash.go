@@ -94,18 +94,9 @@ func scanName(b []byte, i int) (j int, h uint64) {
 	return -1, h
 }
 
-// sameName reports whether a and b, of the same length, hold the same
-// bytes.
-func sameName(a, b []byte) bool {
-	if len(b) < 8 {
-		return string(a) == string(b)
-	}
-	return sameWords(unsafe.Pointer(&a[0]), unsafe.Pointer(&b[0]), len(b))
-}
-
 // sameWords reports whether the n ≥ 8 bytes at pa and pb are the same,
 // comparing them eight at a time, the last word overlapping the one before.
-// It is inlined where sameName is not: a call in a lookup's loop would cost
+// It is short enough to be inlined: a call in a lookup's loop would cost
 // more than comparing a name's two or three words.
 func sameWords(pa, pb unsafe.Pointer, n int) bool {
 	k := 0

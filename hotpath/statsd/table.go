@@ -116,28 +116,41 @@ func (t *table) apply(e *entry, m *Metric) {
 func (t *table) add(e *entry, typ Type, v, rate float64, delta bool) {
 	switch typ {
 	case Counter:
-		// etsy adds value * (1 / rate): the same operations give the same bits.
-		// The conversion keeps the compiler from fusing into an FMA. With no
-		// rate, value * 1 is value: the division is left out.
-		if rate == 1 {
-			t.counters[e.idx] += v
-		} else {
-			t.counters[e.idx] += float64(v * (1 / rate))
-		}
+		addCounter(&t.counters[e.idx], v, rate)
 	case Gauge:
-		g := &t.gauges[e.idx]
-		switch {
-		case !delta:
-			g.set, g.value = true, v
-		case g.set:
-			g.value += v
-		default:
-			g.delta += v
-		}
+		t.gauges[e.idx].add(v, delta)
 	case Timer:
-		tm := &t.timers[e.idx]
-		tm.values = append(tm.values, v)
-		tm.count += 1 / rate
+		t.timers[e.idx].add(v, rate)
+	}
+}
+
+// add takes a timer's value sent with a sample rate.
+func (tm *timerAgg) add(v, rate float64) {
+	tm.values = append(tm.values, v)
+	tm.count += 1 / rate
+}
+
+// addCounter adds a value sent with a sample rate to a counter.
+func addCounter(c *float64, v, rate float64) {
+	// etsy adds value * (1 / rate): the same operations give the same bits.
+	// The conversion keeps the compiler from fusing into an FMA. With no
+	// rate, value * 1 is value: the division is left out.
+	if rate == 1 {
+		*c += v
+	} else {
+		*c += float64(v * (1 / rate))
+	}
+}
+
+// add takes a gauge's value, or a delta to it.
+func (g *gaugeAgg) add(v float64, delta bool) {
+	switch {
+	case !delta:
+		g.set, g.value = true, v
+	case g.set:
+		g.value += v
+	default:
+		g.delta += v
 	}
 }
 
