@@ -124,7 +124,9 @@ func (t *table) addBatch(p *Parser, b []byte, pend []pendingLine) (lines, bad in
 // does, while each is one whose candidate entry (readAhead's) is its own, and
 // returns where it stopped and how many it took: the commonest case, in a
 // loop with no call in it but a timer's rare growth, so that its values stay
-// in registers. A name shorter than eight bytes is left to findHash.
+// in registers. A name shorter than eight bytes is left to findHash. A line
+// the fast path left has no candidate (readAhead), so every line here has
+// its own start and end.
 func (t *table) addHits(b []byte, pend []pendingLine, k int) (next, lines int) {
 	entries, arena := t.entries, t.arena
 	counters, gauges, timers := t.counters, t.gauges, t.timers
@@ -183,6 +185,12 @@ func (t *table) readAhead(pend []pendingLine) {
 	}
 	for k := range pend {
 		pl := &pend[k]
+		// A line the fast path left has no hash of its own: what its place
+		// holds is an earlier line's.
+		if pl.typ == 0 {
+			pl.cand = 0
+			continue
+		}
 		tag := uint32(pl.hash >> 32)
 		var c uint32
 		for i := pl.hash & mask; ; i = (i + 1) & mask {

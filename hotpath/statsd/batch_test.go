@@ -93,3 +93,33 @@ func TestWordValue(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchReuse parses, with one Parser, a packet of long lines and then
+// one whose lines the fast path leaves, some of them, so that what the first
+// packet left in the batch's places (ends, hashes) is no longer theirs.
+func TestBatchReuse(t *testing.T) {
+	var long, short []byte
+	for i := range 40 {
+		long = fmt.Appendf(long, "a.rather.long.name.for.a.counter.%d:1|c\n", i)
+		if i%2 == 0 {
+			short = fmt.Appendf(short, "s.%d:1|c\n", i)
+		} else {
+			short = fmt.Appendf(short, "bad.name.%d:x|c\n", i)
+		}
+	}
+	fast, slow := newTable(), newTable()
+	var p, gp Parser
+	gp.Debug = func([]byte) {}
+	for range 3 {
+		for _, pkt := range [][]byte{long, short, long[:len(long)/2], short} {
+			l, bd := p.Parse(pkt, fast)
+			sl, sbd := gp.Parse(pkt, slow)
+			if l != sl || bd != sbd {
+				t.Fatalf("fast path: %d lines, %d bad; general: %d, %d", l, bd, sl, sbd)
+			}
+		}
+	}
+	if d1, d2 := dumpTable(fast), dumpTable(slow); d1 != d2 {
+		t.Fatalf("the tables differ:\n%s\n%s", d1, d2)
+	}
+}
