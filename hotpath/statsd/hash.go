@@ -56,7 +56,7 @@ const (
 
 // scanName finds the first ':' in b at or after i, reading eight bytes at a
 // time, and hashes the bytes before it as hashName does (all but the type):
-// j is the ':”s index, or -1 when there is none.
+// j is the index of that ':', or -1 when there is none.
 func scanName(b []byte, i int) (j int, h uint64) {
 	s1, s2 := hashSeeds[1], hashSeeds[2]
 	h = hashSeeds[0]

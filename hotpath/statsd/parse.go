@@ -133,10 +133,11 @@ func (p *Parser) fast(b []byte, i int, sink Sink) (next int, ok bool) {
 }
 
 // scan parses the line at b[i] as fast does, into pl (all but its start
-// and next; the hash only when unchecked), and returns where the next line starts. With unchecked set
-// the name is taken up to the first ':' as it is, for a table, which checks a
-// name only when it is new to it (findHash with check): the name may then run
-// past the line's end, and no name in a table holds a '\n'.
+// and next; the hash only when unchecked), and returns where the next line
+// starts. With unchecked set the name is taken up to the first ':' as it is,
+// for a table, which checks a name only when it is new to it (findHash with
+// check): the name may then run past the line's end, and no name in a table
+// holds a '\n'.
 func (pl *pendingLine) scan(b []byte, i int, unchecked bool) (next int, ok bool) {
 	var j int
 	if unchecked {
