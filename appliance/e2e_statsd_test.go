@@ -136,6 +136,15 @@ func startStatsd(t *testing.T, extra ...string) (d *e2eDaemon, statsd, admin str
 func TestE2EStatsd(t *testing.T) {
 	capture := newCapture(t)
 	d, addr, admin := startStatsd(t, "--forward", capture.addr, "--statsd-debug", `^e2e\.debug`, "--percent-threshold", "90,-50")
+	if os.Geteuid() == 0 {
+		// As root the socket gets its 64 MiB (SO_RCVBUFFORCE), which the
+		// kernel reports doubled.
+		re := regexp.MustCompile(`msg="statsd started" .*udp_read_buffer=(\d+)`)
+		m := re.FindStringSubmatch(d.Logs())
+		if m == nil || m[1] != strconv.Itoa(2*statsdReadBuffer) {
+			t.Errorf("statsd's UDP receive buffer: %v in the log, want %d", m, 2*statsdReadBuffer)
+		}
+	}
 	sendUDP(t, addr, []byte("e2e.udp:5|c"), []byte("e2e.udp:5|c"), []byte("e2e.udp:5|c|@1"),
 		[]byte("e2e.t:10|ms\ne2e.t:20|ms\ne2e.g:42|g\ne2e.s:a|s"), []byte("e2e.debug.x:1|c\nbad line"),
 		[]byte("e2e.tagged:1|c|#b:2,a:1"))

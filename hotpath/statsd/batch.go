@@ -91,7 +91,7 @@ func (p *Parser) general(b []byte, sink Sink) (lines, bad int) {
 }
 
 // addBatch aggregates a batch of lines of packet b in their order, after
-// reading ahead what their lookups will read when the table is large. A
+// finding each line's candidate entry (readAhead). A
 // name new to the table that is not plain, and a line the fast path left,
 // go to the general parser.
 func (t *table) addBatch(p *Parser, b []byte, pend []pendingLine) (lines, bad int) {
@@ -156,8 +156,9 @@ func (t *table) addHits(b []byte, pend []pendingLine, k int) (next, lines int) {
 	return k, k - from
 }
 
-// readAheadSlots is the table size above which addBatch reads ahead: a
-// smaller table stays in the CPU's caches, where reading ahead only costs.
+// readAheadSlots is the table size above which a batch's home slots are
+// prefetched (parseTable) or read ahead (readAhead): a smaller table stays
+// in the CPU's caches, where reading ahead only costs.
 const readAheadSlots = 1 << 14
 
 // readAhead finds, for every line of a batch, the entry its name most

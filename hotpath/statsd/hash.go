@@ -49,9 +49,8 @@ func hashName(typ Type, name []byte) uint64 {
 
 // Constants for reading a word's bytes at once: lsb*c is c in every byte.
 const (
-	lsb  = 0x0101010101010101
-	msb  = lsb * 0x80 // the highest bit of each byte
-	low7 = lsb * 0x7f // the other seven
+	lsb = 0x0101010101010101
+	msb = lsb * 0x80 // the highest bit of each byte
 )
 
 // scanName finds the first ':' in b at or after i, reading eight bytes at a

@@ -25,7 +25,7 @@ type table struct {
 	sets     []setAgg
 
 	packets, lines, bad uint64
-	// touched is what addBatch read ahead, kept only so that its loads are.
+	// touched is what readAhead loaded, kept only so that its loads are.
 	touched uint64
 }
 
