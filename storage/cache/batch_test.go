@@ -1,7 +1,9 @@
 package cache
 
 import (
+	"bytes"
 	"fmt"
+	"hash/maphash"
 	"path/filepath"
 	"testing"
 )
@@ -83,5 +85,89 @@ func TestBatchAllocs(t *testing.T) {
 	waitFor(t, func() bool { return c.Stats().Size == 0 })
 	if n := testing.AllocsPerRun(1000, func() { b.Store(name, now, 1); b.Flush() }); n > 0 {
 		t.Fatalf("Batch: %v allocations per point", n)
+	}
+}
+
+// TestBatchManyNames stores many rounds of points for names of every length up
+// to 40 bytes, alike but for their last byte or their length, through two
+// Batches, with no writer taking them: each name's pending points, over
+// several full chunks, are all its own, each there once.
+func TestBatchManyNames(t *testing.T) {
+	c := &Cache{seed: maphash.MakeSeed(), stop: make(chan struct{})}
+	c.writers = []*writer{{c: c, wake: make(chan struct{}, 1)}}
+	var names [][]byte
+	for n := 1; n <= 40; n++ {
+		for _, last := range []byte{'a', 'b', '0'} {
+			names = append(names, append(bytes.Repeat([]byte{'m'}, n-1), last))
+		}
+	}
+	batches := []*Batch{c.NewBatch(), c.NewBatch()}
+	const rounds = 3*chunkPoints + 2
+	for r := range rounds {
+		for i, name := range names {
+			b := batches[(i+r)%2]
+			b.Store(name, int64(r), float64(i))
+			if i%17 == 0 {
+				b.Flush()
+			}
+		}
+	}
+	for _, b := range batches {
+		b.Flush()
+	}
+	for i, name := range names {
+		got := c.Points(nil, string(name))
+		if len(got) != rounds {
+			t.Fatalf("%q: %d points pending, want %d", name, len(got), rounds)
+		}
+		// Points of one round may reach the cache out of order between
+		// the two batches; a name's points within one batch keep theirs.
+		seen := make(map[int64]bool)
+		for _, p := range got {
+			if p.Value != float64(i) || p.Timestamp < 0 || p.Timestamp >= rounds || seen[p.Timestamp] {
+				t.Fatalf("%q: pending %v", name, got)
+			}
+			seen[p.Timestamp] = true
+		}
+	}
+	if st := c.Stats(); st.Metrics != int64(len(names)) || st.Size != int64(len(names)*rounds) {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestBatchHashCollision gives three names of one length the same hash, as
+// Store would if maphash collided: each keeps its own points, in order.
+func TestBatchHashCollision(t *testing.T) {
+	c := &Cache{seed: maphash.MakeSeed(), stop: make(chan struct{})}
+	c.writers = []*writer{{c: c, wake: make(chan struct{}, 1)}}
+	b := c.NewBatch()
+	names := []string{"collide.one.metric", "collide.two.metric", "collide.one.metriX"}
+	const h = 0x5eed << 8
+	for r := range 40 {
+		for i, name := range names {
+			// Store, with the hash given.
+			b.items = append(b.items, item{h: h, off: uint32(len(b.names)), n: uint32(len(name)), timestamp: int64(r), value: float64(i)})
+			b.names = append(b.names, name...)
+		}
+		if r%3 == 0 {
+			b.Flush()
+		}
+	}
+	b.Flush()
+	for i, name := range names {
+		sh := &c.shards[h%shardCount]
+		s := sh.t.find(h, name)
+		if s == nil {
+			t.Fatalf("%q not in its shard", name)
+		}
+		got := s.points.appendTo(nil)
+		if len(got) != 40 {
+			t.Fatalf("%q: %d points, want 40", name, len(got))
+		}
+		for r, p := range got {
+			if p.Timestamp != int64(r) || p.Value != float64(i) {
+				t.Fatalf("%q: point %d is %+v, want {%d %d}", name, r, p, r, i)
+			}
+		}
 	}
 }
