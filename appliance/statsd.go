@@ -147,7 +147,11 @@ func (s *statsdStage) start(cfg Config, c *cache.Cache, in *ingest, log *slog.Lo
 	sc := cfg.StatsdConfig
 	opts := sc.opts
 	opts.FlushInterval = cfg.FlushInterval
-	opts.Store = c.Store
+	// The flusher stores through a Batch of its own: a lock and a round of
+	// the cache's counters a shard, not a point, and the lookups of a
+	// shard's points overlapped. Flushes are serialised by the aggregator.
+	b := c.NewBatch()
+	opts.Store, opts.Stored = b.Store, b.Flush
 	oneCore := runtime.GOMAXPROCS(0) == 1
 	if oneCore {
 		opts.Yield = in.yield

@@ -34,6 +34,10 @@ type Options struct {
 
 	// Store receives every flushed point: the appliance's write path.
 	Store func(name []byte, timestamp int64, value float64)
+	// Stored, when set, is called once a flush has given Store its last
+	// point, before the flush returns: a Store that gathers points (the
+	// cache's Batch) stores them then.
+	Stored func()
 	// Forward, when set, receives each flush as etsy's graphite backend
 	// would send it: "name value timestamp\n" lines. It owns the slice.
 	Forward func(payload []byte)

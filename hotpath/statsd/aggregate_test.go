@@ -233,3 +233,28 @@ func flushCounters(t *testing.T, opts Options, keys int, now time.Time) {
 	}
 	a.Flush(now)
 }
+
+// TestStoredAfterLastPoint: a flush calls Options.Stored once, after its
+// last point (etsy's meta metrics included), so that a batching Store can
+// store everything before the flush returns.
+func TestStoredAfterLastPoint(t *testing.T) {
+	opts := DefaultOptions()
+	var points, storedAt, calls int
+	var last string
+	opts.Store = func(name []byte, ts int64, v float64) { points++; last = string(name) }
+	opts.Stored = func() { calls++; storedAt = points }
+	a, err := NewAggregator(opts, timeZero)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.NewShard(nil).Packet([]byte("c:1|c\nt:2|ms\ng:3|g\ns:4|s"))
+	for i := 1; i <= 2; i++ {
+		a.Flush(timeZero.Add(time.Duration(i) * 10 * time.Second))
+		if calls != i || storedAt != points {
+			t.Fatalf("flush %d: Stored called %d times, after %d of %d points", i, calls, storedAt, points)
+		}
+	}
+	if !strings.Contains(last, "graphiteStats") {
+		t.Fatalf("last point %q: want etsy's graphiteStats, written last", last)
+	}
+}

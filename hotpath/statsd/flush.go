@@ -86,6 +86,9 @@ func (a *Aggregator) Flush(now time.Time) {
 	f.emit("", []byte(meta), "graphiteStats", "last_flush", float64(gs.lastFlush))
 	f.emit("", []byte(meta), "graphiteStats", "flush_time", float64(gs.flushTime))
 	f.emit("", []byte(meta), "graphiteStats", "flush_length", float64(gs.flushLength))
+	if o.Stored != nil {
+		o.Stored()
+	}
 
 	if o.Forward != nil {
 		o.Forward(slices.Clone(a.out))

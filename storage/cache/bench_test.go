@@ -3,6 +3,7 @@ package cache
 import (
 	"fmt"
 	"hash/maphash"
+	"log/slog"
 	"testing"
 )
 
@@ -81,5 +82,71 @@ func BenchmarkBatchStore(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64((b.N+metrics-1)/metrics*metrics), "ns/point")
 		})
+	}
+}
+
+// BenchmarkFlushStores is the statsd flusher's side of the write path: one
+// point for each of 200,000 names (stats.X and stats_counts.X of 100,000
+// counters), stored one by one (Cache.Store) or through a Batch. In the
+// first case the names are new to the cache, as in the first flush after
+// a start, which makes every series; in the steady case they are not, and
+// the points of the round before have been taken. It reports ns per point.
+func BenchmarkFlushStores(b *testing.B) {
+	const keys = 100_000
+	names := make([][]byte, 0, 2*keys)
+	for i := range keys {
+		names = append(names, fmt.Appendf(nil, "stats.bench.counter%06d", i), fmt.Appendf(nil, "stats_counts.bench.counter%06d", i))
+	}
+	for _, first := range []bool{true, false} {
+		for _, batch := range []bool{false, true} {
+			name := map[bool]string{true: "first", false: "steady"}[first] + map[bool]string{true: "/batch", false: "/store"}[batch]
+			b.Run(name, func(b *testing.B) {
+				var c *Cache
+				var bt *Batch
+				fresh := func() {
+					c = &Cache{opts: Options{Log: slog.New(slog.DiscardHandler)}, seed: maphash.MakeSeed(), stop: make(chan struct{})}
+					c.writers = []*writer{{c: c, wake: make(chan struct{}, 1)}}
+					bt = c.NewBatch()
+				}
+				round := func(ts int64) {
+					for _, n := range names {
+						if batch {
+							bt.Store(n, ts, 1)
+						} else {
+							c.Store(n, ts, 1)
+						}
+					}
+					bt.Flush()
+				}
+				take := func() {
+					for i := range c.shards {
+						sh := &c.shards[i]
+						for _, s := range sh.dirty {
+							take(s)
+							sh.release(&s.flight)
+						}
+						sh.dirty = sh.dirty[:0]
+					}
+				}
+				fresh()
+				rounds := 0
+				for b.Loop() {
+					b.StopTimer()
+					if first {
+						fresh()
+					} else if rounds == 0 {
+						round(0)
+						take()
+					}
+					b.StartTimer()
+					rounds++
+					round(int64(rounds))
+					b.StopTimer()
+					take()
+					b.StartTimer()
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(rounds*len(names)), "ns/point")
+			})
+		}
 	}
 }
