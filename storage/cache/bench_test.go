@@ -52,21 +52,7 @@ func BenchmarkBatchStore(b *testing.B) {
 					}
 				}
 			}
-			take := func() {
-				for i := range c.shards {
-					sh := &c.shards[i]
-					for _, s := range sh.dirty {
-						take(s)
-						if burst {
-							s.flight = list{} // the chunks left to the GC
-						} else {
-							sh.release(&s.flight)
-						}
-					}
-					sh.dirty = sh.dirty[:0]
-				}
-				c.size.Store(0)
-			}
+			take := func() { takeAll(c, !burst) }
 			round(0)
 			take()
 			b.ResetTimer()
@@ -83,6 +69,26 @@ func BenchmarkBatchStore(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64((b.N+metrics-1)/metrics*metrics), "ns/point")
 		})
 	}
+}
+
+// takeAll takes every queued series' points, as a writer would, with no
+// writer running. reuse gives their chunks back to the shards for the next
+// stores; otherwise they are left to the GC, and the next stores take new
+// memory.
+func takeAll(c *Cache, reuse bool) {
+	for i := range c.shards {
+		sh := &c.shards[i]
+		for _, s := range sh.dirty {
+			take(s)
+			if reuse {
+				sh.release(&s.flight)
+			} else {
+				s.flight = list{}
+			}
+		}
+		sh.dirty = sh.dirty[:0]
+	}
+	c.size.Store(0)
 }
 
 // BenchmarkFlushStores is the statsd flusher's side of the write path: one
@@ -118,16 +124,7 @@ func BenchmarkFlushStores(b *testing.B) {
 					}
 					bt.Flush()
 				}
-				take := func() {
-					for i := range c.shards {
-						sh := &c.shards[i]
-						for _, s := range sh.dirty {
-							take(s)
-							sh.release(&s.flight)
-						}
-						sh.dirty = sh.dirty[:0]
-					}
-				}
+				take := func() { takeAll(c, true) }
 				fresh()
 				rounds := 0
 				for b.Loop() {
