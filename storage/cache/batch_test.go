@@ -3,7 +3,6 @@ package cache
 import (
 	"bytes"
 	"fmt"
-	"hash/maphash"
 	"path/filepath"
 	"testing"
 )
@@ -93,8 +92,7 @@ func TestBatchAllocs(t *testing.T) {
 // Batches, with no writer taking them: each name's pending points, over
 // several full chunks, are all its own, each there once.
 func TestBatchManyNames(t *testing.T) {
-	c := &Cache{seed: maphash.MakeSeed(), stop: make(chan struct{})}
-	c.writers = []*writer{{c: c, wake: make(chan struct{}, 1)}}
+	c := newIdleCache()
 	var names [][]byte
 	for n := 1; n <= 40; n++ {
 		for _, last := range []byte{'a', 'b', '0'} {
@@ -138,8 +136,7 @@ func TestBatchManyNames(t *testing.T) {
 // TestBatchHashCollision gives three names of one length the same hash, as
 // Store would if maphash collided: each keeps its own points, in order.
 func TestBatchHashCollision(t *testing.T) {
-	c := &Cache{seed: maphash.MakeSeed(), stop: make(chan struct{})}
-	c.writers = []*writer{{c: c, wake: make(chan struct{}, 1)}}
+	c := newIdleCache()
 	b := c.NewBatch()
 	names := []string{"collide.one.metric", "collide.two.metric", "collide.one.metriX"}
 	const h = 0x5eed << 8

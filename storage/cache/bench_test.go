@@ -29,8 +29,7 @@ func BenchmarkBatchStore(b *testing.B) {
 			name += "/burst"
 		}
 		b.Run(name, func(b *testing.B) {
-			c := &Cache{opts: Options{}, seed: maphash.MakeSeed(), stop: make(chan struct{})}
-			c.writers = []*writer{{c: c, wake: make(chan struct{}, 1)}}
+			c := newIdleCache()
 			const conns = 4
 			names := make([][]byte, metrics)
 			for i := range names {
@@ -52,9 +51,8 @@ func BenchmarkBatchStore(b *testing.B) {
 					}
 				}
 			}
-			take := func() { takeAll(c, !burst) }
 			round(0)
-			take()
+			takeAll(c, !burst)
 			b.ResetTimer()
 			ts := int64(10)
 			for done, rounds := 0, 0; done < b.N; done += metrics {
@@ -62,13 +60,21 @@ func BenchmarkBatchStore(b *testing.B) {
 				ts += 10
 				if rounds++; !burst || rounds%burstRounds == 0 {
 					b.StopTimer()
-					take()
+					takeAll(c, !burst)
 					b.StartTimer()
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64((b.N+metrics-1)/metrics*metrics), "ns/point")
 		})
 	}
+}
+
+// newIdleCache is a Cache with no writer running and no files: points
+// stay in it until a test takes them (takeAll).
+func newIdleCache() *Cache {
+	c := &Cache{opts: Options{Log: slog.New(slog.DiscardHandler)}, seed: maphash.MakeSeed(), stop: make(chan struct{})}
+	c.writers = []*writer{{c: c, wake: make(chan struct{}, 1)}}
+	return c
 }
 
 // takeAll takes every queued series' points, as a writer would, with no
@@ -105,13 +111,20 @@ func BenchmarkFlushStores(b *testing.B) {
 	}
 	for _, first := range []bool{true, false} {
 		for _, batch := range []bool{false, true} {
-			name := map[bool]string{true: "first", false: "steady"}[first] + map[bool]string{true: "/batch", false: "/store"}[batch]
+			name := "steady/"
+			if first {
+				name = "first/"
+			}
+			if batch {
+				name += "batch"
+			} else {
+				name += "store"
+			}
 			b.Run(name, func(b *testing.B) {
 				var c *Cache
 				var bt *Batch
 				fresh := func() {
-					c = &Cache{opts: Options{Log: slog.New(slog.DiscardHandler)}, seed: maphash.MakeSeed(), stop: make(chan struct{})}
-					c.writers = []*writer{{c: c, wake: make(chan struct{}, 1)}}
+					c = newIdleCache()
 					bt = c.NewBatch()
 				}
 				round := func(ts int64) {
@@ -124,7 +137,6 @@ func BenchmarkFlushStores(b *testing.B) {
 					}
 					bt.Flush()
 				}
-				take := func() { takeAll(c, true) }
 				fresh()
 				rounds := 0
 				for b.Loop() {
@@ -133,13 +145,13 @@ func BenchmarkFlushStores(b *testing.B) {
 						fresh()
 					} else if rounds == 0 {
 						round(0)
-						take()
+						takeAll(c, true)
 					}
 					b.StartTimer()
 					rounds++
 					round(int64(rounds))
 					b.StopTimer()
-					take()
+					takeAll(c, true)
 					b.StartTimer()
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(rounds*len(names)), "ns/point")
