@@ -52,6 +52,10 @@ type File struct {
 	// bases caches each archive's base interval once it is set (see base);
 	// guarded by mu, used by writes only.
 	bases []int64
+	// overlap is set when two archives share bytes, as only a damaged
+	// header has them: a write into one archive may then land on another's
+	// first slot, and must forget that archive's base too.
+	overlap bool
 	// fresh is set during an UpdateMany into a file whose first archive was
 	// empty: a new file, most likely empty in every archive (see readBase).
 	fresh bool
@@ -110,7 +114,7 @@ func Open(path string, opts Options) (*File, error) {
 		unix.Close(fd)
 		fd = -1
 	}
-	return &File{Header: h, path: path, fd: fd, dev: st.Dev, data: data, opts: opts, bases: make([]int64, len(h.Archives))}, nil
+	return &File{Header: h, path: path, fd: fd, dev: st.Dev, data: data, opts: opts, bases: make([]int64, len(h.Archives)), overlap: overlapping(h.Archives)}, nil
 }
 
 // Path is the file's path as given to Open.
@@ -232,17 +236,24 @@ func (f *File) pointAt(off int64) (int64, float64) {
 	return int64(binary.BigEndian.Uint32(b)), math.Float64frombits(binary.BigEndian.Uint64(b[4:]))
 }
 
+// putPoint writes a point at byte off, forgetting the base of an archive
+// whose first slot that is (see base).
 func (f *File) putPoint(off, interval int64, v float64) error {
+	for i := range f.Header.Archives {
+		if int64(f.Header.Archives[i].Offset) == off {
+			f.bases[i] = 0
+		}
+	}
+	return f.putSlot(off, interval, v)
+}
+
+// putSlot writes a point at byte off, leaving the bases to the caller.
+func (f *File) putSlot(off, interval int64, v float64) error {
 	if off < 0 || off+PointSize > int64(len(f.data)) {
 		return fmt.Errorf("write %s: point at byte %d lies outside the file", f.path, off)
 	}
 	if interval < 0 || interval > math.MaxUint32 {
 		return fmt.Errorf("write %s: timestamp %d does not fit whisper's 32-bit field", f.path, interval)
-	}
-	for i := range f.Header.Archives {
-		if int64(f.Header.Archives[i].Offset) == off {
-			f.bases[i] = 0
-		}
 	}
 	b := f.data[off : off+PointSize]
 	binary.BigEndian.PutUint32(b, uint32(interval))
@@ -256,21 +267,18 @@ func offsetOf(a *ArchiveInfo, base, interval int64) int64 {
 	return int64(a.Offset) + floorMod(pointDistance*PointSize, a.Size())
 }
 
-// base is the interval in archive a's first slot, relative to which every
-// point of a is placed; 0 while a has never been written. It is kept in
+// base is the interval in archive i's first slot, relative to which every
+// point of it is placed; 0 while it has never been written. It is kept in
 // memory once set, because reading the slot again would touch one more page
-// of the file on every write: putPoint forgets it when it writes a first
-// slot (whisper.py's placement of runs does not always keep that slot's
+// of the file on every write: every write of a first slot forgets it
+// (whisper.py's placement of runs does not always keep that slot's
 // interval a whole number of turns of the ring from the last). With
 // Options.Lock other processes write the file too, so it is read every time.
 // The caller holds f.mu for writing.
-func (f *File) base(a *ArchiveInfo) int64 {
+func (f *File) base(i int) int64 {
+	a := &f.Header.Archives[i]
 	if f.opts.Lock {
 		return f.readBase(a)
-	}
-	i := 0
-	for &f.Header.Archives[i] != a {
-		i++
 	}
 	if b := f.bases[i]; b != 0 {
 		return b
@@ -302,8 +310,9 @@ func (f *File) readBase(a *ArchiveInfo) int64 {
 // slotFor is where interval is written in a: the first slot when the archive
 // has never been written (its base interval is 0), else relative to the base.
 // The caller holds f.mu for writing.
-func (f *File) slotFor(a *ArchiveInfo, interval int64) int64 {
-	base := f.base(a)
+func (f *File) slotFor(i int, interval int64) int64 {
+	a := &f.Header.Archives[i]
+	base := f.base(i)
 	if base == 0 {
 		return int64(a.Offset)
 	}
@@ -327,35 +336,45 @@ func (f *File) update(value float64, timestamp, now int64) error {
 	for i < len(h.Archives)-1 && h.Archives[i].Retention() < diff {
 		i++
 	}
-	a := &h.Archives[i]
-	interval := timestamp - floorMod(timestamp, int64(a.SecondsPerPoint))
-	if err := f.putPoint(f.slotFor(a, interval), interval, value); err != nil {
+	interval := align(timestamp, int64(h.Archives[i].SecondsPerPoint))
+	if err := f.putPoint(f.slotFor(i, interval), interval, value); err != nil {
 		return err
 	}
 	for j := i + 1; j < len(h.Archives); j++ {
-		ok, err := f.propagate(interval, a, &h.Archives[j])
+		ok, err := f.propagate(align(interval, int64(h.Archives[j].SecondsPerPoint)), i, j)
 		if err != nil || !ok {
 			return err
 		}
-		a = &h.Archives[j]
+		i = j
 	}
 	return nil
 }
 
-// propagate recomputes lower's point for the interval holding timestamp from
-// higher's points, as whisper.py's __propagate does. It reports whether lower
-// was written.
-func (f *File) propagate(timestamp int64, higher, lower *ArchiveInfo) (bool, error) {
-	lowerStart := timestamp - floorMod(timestamp, int64(lower.SecondsPerPoint))
-	first := f.slotFor(higher, lowerStart)
+// propagate recomputes the point of archive lo for the interval starting at
+// lowerStart (a whole number of its steps) from archive hi's points, as
+// whisper.py's __propagate does. It reports whether lo was written.
+func (f *File) propagate(lowerStart int64, hi, lo int) (bool, error) {
+	higher, lower := &f.Header.Archives[hi], &f.Header.Archives[lo]
+	first := f.slotFor(hi, lowerStart)
 	n := int64(lower.SecondsPerPoint / higher.SecondsPerPoint)
-	end := higher.end()
+	v, ok := f.aggregate(higher, first, f.spanPoints(higher, first, n*PointSize), lowerStart)
+	if !ok {
+		return false, nil
+	}
+	return true, f.putPoint(f.slotFor(lo, lowerStart), lowerStart, v)
+}
+
+// aggregate is the value of count points of archive a read from byte first
+// on (wrapping once at its end), by the file's method and xFilesFactor: a
+// point counts as known where its slot holds the interval expected there,
+// want and each step after it. It reports false where too few are known.
+func (f *File) aggregate(a *ArchiveInfo, first, count, want int64) (float64, bool) {
+	end, step := a.end(), int64(a.SecondsPerPoint)
 	var g aggregator
 	g.reset(f.Header.AggregationMethod)
-	want, step := lowerStart, int64(higher.SecondsPerPoint)
-	for off, k, count := first, int64(0), f.spanPoints(higher, first, n*PointSize); k < count; k++ {
+	for off, k := first, int64(0); k < count; k++ {
 		if off >= end {
-			off = int64(higher.Offset)
+			off = int64(a.Offset)
 		}
 		t, v := f.pointAt(off)
 		if t == want {
@@ -366,11 +385,7 @@ func (f *File) propagate(timestamp int64, higher, lower *ArchiveInfo) (bool, err
 		want += step
 		off += PointSize
 	}
-	v, ok := g.value(f.Header.XFilesFactor)
-	if !ok {
-		return false, nil
-	}
-	return true, f.putPoint(f.slotFor(lower, lowerStart), lowerStart, v)
+	return g.value(f.Header.XFilesFactor)
 }
 
 // spanPoints is how many points whisper.py reads from archive a starting at
@@ -378,6 +393,9 @@ func (f *File) propagate(timestamp int64, higher, lower *ArchiveInfo) (bool, err
 // the archive's size, and an end at or before the start wraps once.
 func (f *File) spanPoints(a *ArchiveInfo, first, length int64) int64 {
 	rel := first - int64(a.Offset)
+	if length > 0 && rel+length <= a.Size() {
+		return length / PointSize // no wrap (first is inside a)
+	}
 	last := floorMod(rel+length, a.Size())
 	if rel < last {
 		return (last - rel) / PointSize

@@ -174,3 +174,15 @@ func ParseHeader(data []byte, path string) (Header, error) {
 	}
 	return h, nil
 }
+
+// overlapping reports whether two of the archives share a byte.
+func overlapping(archives []ArchiveInfo) bool {
+	for i, a := range archives {
+		for _, b := range archives[i+1:] {
+			if int64(a.Offset) < b.end() && int64(b.Offset) < a.end() {
+				return true
+			}
+		}
+	}
+	return false
+}

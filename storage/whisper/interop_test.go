@@ -98,7 +98,7 @@ func interopRun(t *testing.T, py *pythonWhisper, dir, name string, archives []Re
 	for step := 0; step < 60; step++ {
 		now += rng.Int64N(3 * int64(f.Header.Archives[0].SecondsPerPoint))
 		var label string
-		switch rng.IntN(4) {
+		switch rng.IntN(5) {
 		case 0: // one point, sometimes outside the retention
 			ts := now - rng.Int64N(maxRet+maxRet/4) + rng.Int64N(3)
 			v := value()
@@ -125,6 +125,25 @@ func interopRun(t *testing.T, py *pythonWhisper, dir, name string, archives []Re
 				slices.Reverse(pyPts)
 			}
 			label = fmt.Sprintf("update_many(%s %v, now=%d)", order, pts, now)
+			updateMany(label, pts, pyPts)
+		case 4: // a run of consecutive intervals, as a steady sender's points reach the
+			// cache, newest first, sometimes longer than the first archive (it wraps)
+			// and sometimes a second each apart (one interval, several points)
+			step := int64(f.Header.Archives[0].SecondsPerPoint)
+			n := 1 + rng.IntN(3*int(f.Header.Archives[0].Points)+2)
+			gap := step
+			if rng.IntN(4) == 0 {
+				gap = 1 + rng.Int64N(step)
+			}
+			ts := now - rng.Int64N(step) - rng.Int64N(int64(n)*gap/2+1)
+			pts := make([]Point, n)
+			pyPts := make([][2]any, n)
+			for i := range pts {
+				pts[i] = Point{ts, value()}
+				pyPts[i] = [2]any{ts, pts[i].Value}
+				ts -= gap
+			}
+			label = fmt.Sprintf("update_many(run of %d at %ds, now=%d)", n, gap, now)
 			updateMany(label, pts, pyPts)
 		default: // a batch: runs, duplicates, gaps, some too old, a few in the future
 			n := 1 + rng.IntN(40)

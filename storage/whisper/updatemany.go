@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"unsafe"
 )
 
 // scratch is UpdateMany's working memory, shared between files rather than
@@ -14,6 +15,7 @@ import (
 type scratch struct {
 	aligned    []Point
 	lowerKeys  []int64
+	higherKeys []int64 // the last lower archive's keys
 	lowerOrder []int64
 	pyset      pySet
 }
@@ -58,7 +60,7 @@ func (f *File) updateMany(points []Point, now int64) error {
 	archives := f.Header.Archives
 	// The first archive's first slot is on the header's page, mapped since
 	// Open: reading it costs no fault.
-	f.fresh = f.base(&archives[0]) == 0
+	f.fresh = f.base(0) == 0
 	defer func() { f.fresh = false }()
 	a, end := 0, len(points)
 	for i := len(points) - 1; i >= 0; i-- {
@@ -85,118 +87,218 @@ func (f *File) updateMany(points []Point, now int64) error {
 // archiveUpdateMany writes points, oldest first, into archive ai and propagates
 // them, as whisper.py's __archive_update_many does.
 func (f *File) archiveUpdateMany(s *scratch, ai int, points []Point) error {
-	a := &f.Header.Archives[ai]
-	step := int64(a.SecondsPerPoint)
-	aligned := s.aligned[:0]
-	for _, p := range points {
-		aligned = append(aligned, Point{p.Timestamp - floorMod(p.Timestamp, step), p.Value})
-	}
-	s.aligned = aligned
-
-	// Points are written in runs of consecutive intervals, each run placed by
-	// its start relative to the archive's base (the first slot's interval); an
-	// empty archive takes the first run's start as its base. whisper.py starts
-	// a run's position from its last interval minus its length, and lets a
-	// point follow an interval of 0 as if consecutive: both are kept.
-	base := f.base(a)
-	archiveEnd := a.end()
-	var runFirst, runLen int
-	var prev int64
-	flush := func() error {
-		if runLen == 0 {
-			return nil
-		}
-		start := prev - step*int64(runLen-1)
-		if base == 0 {
-			base = start
-		}
-		// A run longer than the archive (points ahead of now, which no age
-		// limit drops) wraps onto itself: only its last a.Points points
-		// would stay, each in its own slot, and only those are written.
-		// whisper.py writes the rest past the archive's end, into the next
-		// archive or beyond the file; statbox refused the whole update.
-		skip := max(0, runLen-int(a.Points))
-		off := offsetOf(a, base, start+int64(skip)*step)
-		for k := skip; k < runLen; k++ {
-			p := aligned[runFirst+k]
-			if off >= archiveEnd {
-				off = int64(a.Offset) + (off - archiveEnd)
-				archiveEnd = 1 << 62 // whisper.py wraps a run only once
-			}
-			if err := f.putPoint(off, p.Timestamp, p.Value); err != nil {
-				return err
-			}
-			off += PointSize
-		}
-		archiveEnd = a.end()
+	if len(points) == 0 {
 		return nil
 	}
-	// Deduplicate in place: of a run of equal intervals the last one stays.
-	n := 0
-	for i := range aligned {
-		if i+1 < len(aligned) && aligned[i].Timestamp == aligned[i+1].Timestamp {
-			continue
-		}
-		aligned[n] = aligned[i]
-		n++
-	}
-	unique := aligned[:n]
-	for i, p := range unique {
-		if runLen == 0 || prev == 0 || p.Timestamp == prev+step {
-			if runLen == 0 {
-				runFirst = i
-			}
-			runLen++
-		} else {
-			if err := flush(); err != nil {
-				return err
-			}
-			runFirst, runLen = i, 1
-		}
-		prev = p.Timestamp
-	}
-	if err := flush(); err != nil {
+	a := &f.Header.Archives[ai]
+	unique := alignPoints(s.aligned[:0], points, int64(a.SecondsPerPoint))
+	s.aligned = unique
+	if err := f.writeRuns(ai, unique); err != nil {
 		return err
 	}
-
 	// Propagate every lower interval touched, archive by archive, while any
 	// of them had enough points, in the order whisper.py's set() gives them.
-	higher := a
+	higher := ai
+	// The intervals each lower archive gets are found from the points'
+	// intervals, or from the last lower archive's when its step divides
+	// this one's (as it usually does): fewer.
+	from, fromStep := timestamps(unique), a.SecondsPerPoint
 	for li := range f.Header.Archives {
 		lower := &f.Header.Archives[li]
 		if lower.SecondsPerPoint <= a.SecondsPerPoint {
 			continue
 		}
-		lstep := int64(lower.SecondsPerPoint)
-		keys := s.lowerKeys[:0]
-		for _, p := range unique {
-			keys = append(keys, p.Timestamp-floorMod(p.Timestamp, lstep))
+		if lower.SecondsPerPoint%fromStep != 0 {
+			from, fromStep = timestamps(unique), a.SecondsPerPoint
 		}
+		keys := alignKeys(s.lowerKeys[:0], from, int64(lower.SecondsPerPoint))
 		s.lowerKeys = keys
-		if len(keys) > 0 && f.base(lower) != 0 && keys[len(keys)-1]-keys[0] < lower.Retention() {
-			// The order matters only for the first interval written into an
-			// empty archive, which becomes its base; once it has one, each
-			// interval has its own slot (the keys, ascending, span less than
-			// the archive), so ascending order writes the same bytes as the
-			// set's, without building it.
-			s.lowerOrder = appendDistinct(s.lowerOrder[:0], keys)
-		} else {
+		var further bool
+		var err error
+		if f.base(li) == 0 || keys[len(keys)-1]-keys[0] >= lower.Retention() {
+			// The order matters for the first interval written into an
+			// empty archive, which becomes its base, and where two
+			// intervals share a slot: the set's order, then.
 			s.lowerOrder = s.pyset.order(s.lowerOrder[:0], keys)
+			further, err = f.propagateEach(s.lowerOrder, higher, li)
+		} else {
+			// Otherwise each interval has its own slot, and ascending
+			// order writes the same bytes as the set's.
+			further, err = f.propagateAscending(keys, higher, li)
 		}
-		further := false
-		for _, iv := range s.lowerOrder {
-			ok, err := f.propagate(iv, higher, lower)
-			if err != nil {
-				return err
-			}
-			further = further || ok
+		if err != nil || !further {
+			return err
 		}
-		if !further {
-			break
-		}
-		higher = lower
+		higher = li
+		s.lowerKeys, s.higherKeys = s.higherKeys, keys
+		from, fromStep = strided{keys, 1}, lower.SecondsPerPoint
 	}
 	return nil
+}
+
+// alignPoints appends to dst each point's interval in an archive of step and
+// its value, points oldest first; of points in one interval the last given
+// stays, as in whisper.py, whose dict of intervals keeps the last.
+func alignPoints(dst, points []Point, step int64) []Point {
+	for i, p := range points {
+		var iv int64
+		if i == 0 {
+			iv = align(p.Timestamp, step)
+		} else if iv = alignAfter(p.Timestamp, step, dst[len(dst)-1].Timestamp); iv == dst[len(dst)-1].Timestamp {
+			dst[len(dst)-1].Value = p.Value
+			continue
+		}
+		dst = append(dst, Point{iv, p.Value})
+	}
+	return dst
+}
+
+// strided is a list of timestamps, every stride-th int64 of v: the
+// timestamps of a []Point (stride 2), or a []int64 of them (stride 1).
+type strided struct {
+	v      []int64
+	stride int
+}
+
+// timestamps is the strided view of the points' timestamps.
+func timestamps(points []Point) strided {
+	if len(points) == 0 {
+		return strided{nil, 2}
+	}
+	return strided{unsafe.Slice(&points[0].Timestamp, 2*len(points)), 2}
+}
+
+// alignKeys appends to dst the intervals of step that timestamps (ascending)
+// fall in, ascending and each once.
+func alignKeys(dst []int64, ts strided, step int64) []int64 {
+	for i := 0; i < len(ts.v); i += ts.stride {
+		if len(dst) == 0 {
+			dst = append(dst, align(ts.v[i], step))
+		} else if k := alignAfter(ts.v[i], step, dst[len(dst)-1]); k != dst[len(dst)-1] {
+			dst = append(dst, k)
+		}
+	}
+	return dst
+}
+
+// writeRuns writes points (distinct intervals, ascending) into archive ai in
+// runs of consecutive intervals, each run placed by its start relative to the
+// archive's base (the first slot's interval); an empty archive takes the
+// first run's start as its base. whisper.py starts a run's position from its
+// last interval minus its length, and lets a point follow an interval of 0 as
+// if consecutive: both are kept.
+func (f *File) writeRuns(ai int, points []Point) error {
+	step := int64(f.Header.Archives[ai].SecondsPerPoint)
+	base := f.base(ai)
+	first := 0
+	for i := 1; i <= len(points); i++ {
+		if i < len(points) && (points[i-1].Timestamp == 0 || points[i].Timestamp == points[i-1].Timestamp+step) {
+			continue
+		}
+		if err := f.writeRun(ai, &base, points[first:i]); err != nil {
+			return err
+		}
+		first = i
+	}
+	return nil
+}
+
+// writeRun writes run, a run of writeRuns, into archive ai, whose base is
+// *base (0 for an empty archive, which then takes the run's start).
+func (f *File) writeRun(ai int, base *int64, run []Point) error {
+	a := &f.Header.Archives[ai]
+	step := int64(a.SecondsPerPoint)
+	start := run[len(run)-1].Timestamp - step*int64(len(run)-1)
+	if *base == 0 {
+		*base = start
+	}
+	// A run longer than the archive (points ahead of now, which no age
+	// limit drops) wraps onto itself: only its last a.Points points would
+	// stay, each in its own slot, and only those are written. whisper.py
+	// writes the rest past the archive's end, into the next archive or
+	// beyond the file; statbox refused the whole update.
+	skip := max(0, len(run)-int(a.Points))
+	off := offsetOf(a, *base, start+int64(skip)*step)
+	// From a slot inside the archive (offsetOf's), at most a.Points points
+	// wrap once and stay inside it: only this archive's first slot can be
+	// written, unless the header has archives overlap.
+	first, end := int64(a.Offset), a.end()
+	for _, p := range run[skip:] {
+		if off >= end {
+			off = first + (off - end)
+		}
+		var err error
+		switch {
+		case f.overlap:
+			err = f.putPoint(off, p.Timestamp, p.Value)
+		case off == first:
+			f.bases[ai] = 0 // see base
+			fallthrough
+		default:
+			err = f.putSlot(off, p.Timestamp, p.Value)
+		}
+		if err != nil {
+			return err
+		}
+		off += PointSize
+	}
+	return nil
+}
+
+// propagateEach propagates the intervals of archive lo starting at starts,
+// in that order, from archive hi. It reports whether any was written.
+func (f *File) propagateEach(starts []int64, hi, lo int) (bool, error) {
+	further := false
+	for _, iv := range starts {
+		ok, err := f.propagate(iv, hi, lo)
+		if err != nil {
+			return further, err
+		}
+		further = further || ok
+	}
+	return further, nil
+}
+
+// propagateAscending is propagateEach for distinct starts, ascending, that
+// each have a slot of their own in lo. Where one start follows the last, the
+// slots they read in hi and write in lo follow the last ones'; propagate
+// would find the same by dividing twice for each archive.
+func (f *File) propagateAscending(starts []int64, hi, lo int) (bool, error) {
+	higher, lower := &f.Header.Archives[hi], &f.Header.Archives[lo]
+	hstep, lstep := int64(higher.SecondsPerPoint), int64(lower.SecondsPerPoint)
+	n := lstep / hstep // points read in hi for each start
+	length := n * PointSize
+	if f.overlap || f.opts.Lock || lstep%hstep != 0 || length >= higher.Size() {
+		return f.propagateEach(starts, hi, lo)
+	}
+	hEnd := higher.end()
+	lFirst, lEnd := int64(lower.Offset), lower.end()
+	further := false
+	var hOff, lOff int64
+	for j, start := range starts {
+		if j == 0 || start != starts[j-1]+lstep {
+			hOff, lOff = f.slotFor(hi, start), f.slotFor(lo, start)
+		} else {
+			if hOff += length; hOff >= hEnd {
+				hOff -= higher.Size()
+			}
+			if lOff += PointSize; lOff >= lEnd {
+				lOff = lFirst
+			}
+		}
+		v, ok := f.aggregate(higher, hOff, n, start)
+		if !ok {
+			continue
+		}
+		further = true
+		if lOff == lFirst {
+			f.bases[lo] = 0 // see base
+		}
+		if err := f.putSlot(lOff, start, v); err != nil {
+			return further, err
+		}
+	}
+	return further, nil
 }
 
 // intervalOf is where UpdateMany would put p: its timestamp aligned to the
@@ -230,12 +332,21 @@ func decreasing(points []Point) bool {
 	return true
 }
 
-// appendDistinct appends to dst the keys, ascending, without repeats.
-func appendDistinct(dst, keys []int64) []int64 {
-	for i, k := range keys {
-		if i == 0 || k != keys[i-1] {
-			dst = append(dst, k)
+// align is the interval of t in an archive of step: t less Python's t % step.
+func align(t, step int64) int64 {
+	return t - floorMod(t, step)
+}
+
+// alignAfter is align(t, step) for a t no earlier than a timestamp whose
+// interval was prev: the same interval or the next one, the usual case for
+// points in order, come without a division.
+func alignAfter(t, step, prev int64) int64 {
+	// t-prev only wraps past the int64 range to a negative value.
+	if d := t - prev; d >= 0 && d < 2*step {
+		if d < step {
+			return prev
 		}
+		return prev + step
 	}
-	return dst
+	return align(t, step)
 }
