@@ -71,7 +71,7 @@ func TestPropagateAscending(t *testing.T) {
 						if i == 0 {
 							got[i], err = f.propagateAscending(starts, hi, lo)
 						} else {
-							got[i], err = f.propagateEach(starts, hi, lo)
+							got[i], err = f.propagateEach(starts, hi, lo, false)
 						}
 						return err
 					})

@@ -113,18 +113,26 @@ func (f *File) archiveUpdateMany(s *scratch, ai int, points []Point) error {
 		}
 		keys := alignKeys(s.lowerKeys[:0], from, int64(lower.SecondsPerPoint))
 		s.lowerKeys = keys
+		// The set's order matters where two intervals share a slot, and
+		// for the first interval written into an empty archive, which
+		// becomes its base. Otherwise each interval has its own slot, and
+		// ascending order writes the same bytes: a lower interval is
+		// computed from the higher archive alone, whatever the order.
 		var further bool
 		var err error
-		if f.base(li) == 0 || keys[len(keys)-1]-keys[0] >= lower.Retention() {
-			// The order matters for the first interval written into an
-			// empty archive, which becomes its base, and where two
-			// intervals share a slot: the set's order, then.
-			s.lowerOrder = s.pyset.order(s.lowerOrder[:0], keys)
-			further, err = f.propagateEach(s.lowerOrder, higher, li)
-		} else {
-			// Otherwise each interval has its own slot, and ascending
-			// order writes the same bytes as the set's.
+		switch own := keys[len(keys)-1]-keys[0] < lower.Retention(); {
+		case own && f.base(li) != 0:
 			further, err = f.propagateAscending(keys, higher, li)
+		case own:
+			// The set's order up to the first interval written; then
+			// all in ascending order (that one again: the same bytes).
+			s.lowerOrder = s.pyset.order(s.lowerOrder[:0], keys)
+			if further, err = f.propagateEach(s.lowerOrder, higher, li, true); further && err == nil {
+				_, err = f.propagateAscending(keys, higher, li)
+			}
+		default:
+			s.lowerOrder = s.pyset.order(s.lowerOrder[:0], keys)
+			further, err = f.propagateEach(s.lowerOrder, higher, li, false)
 		}
 		if err != nil || !further {
 			return err
@@ -246,15 +254,18 @@ func (f *File) writeRun(ai int, base *int64, run []Point) error {
 }
 
 // propagateEach propagates the intervals of archive lo starting at starts,
-// in that order, from archive hi. It reports whether any was written.
-func (f *File) propagateEach(starts []int64, hi, lo int) (bool, error) {
+// in that order, from archive hi, stopping after the first it writes when
+// first is set. It reports whether any was written.
+func (f *File) propagateEach(starts []int64, hi, lo int, first bool) (bool, error) {
 	further := false
 	for _, iv := range starts {
 		ok, err := f.propagate(iv, hi, lo)
 		if err != nil {
 			return further, err
 		}
-		further = further || ok
+		if further = further || ok; further && first {
+			break
+		}
 	}
 	return further, nil
 }
@@ -269,7 +280,7 @@ func (f *File) propagateAscending(starts []int64, hi, lo int) (bool, error) {
 	n := lstep / hstep // points read in hi for each start
 	length := n * PointSize
 	if f.overlap || f.opts.Lock || lstep%hstep != 0 || length >= higher.Size() {
-		return f.propagateEach(starts, hi, lo)
+		return f.propagateEach(starts, hi, lo, false)
 	}
 	hEnd := higher.end()
 	lFirst, lEnd := int64(lower.Offset), lower.end()
