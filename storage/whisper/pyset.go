@@ -9,7 +9,7 @@ package whisper
 // An int's hash is its value for 0 <= v < 2**61-1, which covers every
 // timestamp a whisper file can hold.
 type pySet struct {
-	table []int64 // 0 marks an empty slot; whisper intervals are never 0 here
+	table []int64 // a key k as k+1, so that 0 marks an empty slot (0 is a key)
 	spare []int64 // the previous table, reused by the next resize
 	used  int
 }
@@ -21,7 +21,7 @@ const (
 )
 
 // order appends to dst the distinct keys in the order a set built from keys
-// iterates them. Keys must be positive.
+// iterates them. Keys must not be negative.
 func (s *pySet) order(dst []int64, keys []int64) []int64 {
 	s.reset(pySetMinSize)
 	for i, k := range keys {
@@ -34,7 +34,7 @@ func (s *pySet) order(dst []int64, keys []int64) []int64 {
 	}
 	for _, k := range s.table {
 		if k != 0 {
-			dst = append(dst, k)
+			dst = append(dst, k-1)
 		}
 	}
 	return dst
@@ -65,14 +65,14 @@ func (s *pySet) add(key int64) {
 		for j := uint64(0); j <= uint64(probes); j++ {
 			switch s.table[i+j] {
 			case 0:
-				s.table[i+j] = key
+				s.table[i+j] = key + 1
 				s.used++
 				// No deletions happen, so fill == used.
 				if uint64(s.used)*5 >= mask*3 {
 					s.resize()
 				}
 				return
-			case key:
+			case key + 1:
 				return
 			}
 		}
@@ -99,22 +99,23 @@ func (s *pySet) resize() {
 	}
 	s.spare = old
 	mask := uint64(size - 1)
-	for _, key := range old {
-		if key == 0 {
+	for _, stored := range old {
+		if stored == 0 {
 			continue
 		}
+		key := stored - 1
 		perturb := uint64(key)
 		i := uint64(key) & mask
 	insert:
 		for {
 			if s.table[i] == 0 {
-				s.table[i] = key
+				s.table[i] = stored
 				break
 			}
 			if i+pySetLinearProbes <= mask {
 				for j := uint64(1); j <= pySetLinearProbes; j++ {
 					if s.table[i+j] == 0 {
-						s.table[i+j] = key
+						s.table[i+j] = stored
 						break insert
 					}
 				}

@@ -118,9 +118,12 @@ func (f *File) archiveUpdateMany(s *scratch, ai int, points []Point) error {
 		// becomes its base. Otherwise each interval has its own slot, and
 		// ascending order writes the same bytes: a lower interval is
 		// computed from the higher archive alone, whatever the order.
+		// Interval 0 is the exception: written into the first slot, it
+		// leaves the archive looking empty, and whisper.py then writes the
+		// next interval into the first slot too.
 		var further bool
 		var err error
-		switch own := keys[len(keys)-1]-keys[0] < lower.Retention(); {
+		switch own := keys[0] != 0 && keys[len(keys)-1]-keys[0] < lower.Retention(); {
 		case own && f.base(li) != 0:
 			further, err = f.propagateAscending(keys, higher, li)
 		case own:
@@ -195,15 +198,24 @@ func alignKeys(dst []int64, ts strided, step int64) []int64 {
 // first run's start as its base. whisper.py starts a run's position from its
 // last interval minus its length, and lets a point follow an interval of 0 as
 // if consecutive: both are kept.
+//
+// Like whisper.py, it reads the base once: the first run's start is the base
+// of every run of an empty archive, even where that start is 0 or a run
+// writes another interval into the first slot.
 func (f *File) writeRuns(ai int, points []Point) error {
 	step := int64(f.Header.Archives[ai].SecondsPerPoint)
 	base := f.base(ai)
+	empty := base == 0
 	first := 0
 	for i := 1; i <= len(points); i++ {
 		if i < len(points) && (points[i-1].Timestamp == 0 || points[i].Timestamp == points[i-1].Timestamp+step) {
 			continue
 		}
-		if err := f.writeRun(ai, &base, points[first:i]); err != nil {
+		run := points[first:i]
+		if empty {
+			base, empty = runStart(run, step), false
+		}
+		if err := f.writeRun(ai, base, run); err != nil {
 			return err
 		}
 		first = i
@@ -211,22 +223,23 @@ func (f *File) writeRuns(ai int, points []Point) error {
 	return nil
 }
 
-// writeRun writes run, a run of writeRuns, into archive ai, whose base is
-// *base (0 for an empty archive, which then takes the run's start).
-func (f *File) writeRun(ai int, base *int64, run []Point) error {
+// runStart is where whisper.py places a run: its last interval less its length.
+func runStart(run []Point, step int64) int64 {
+	return run[len(run)-1].Timestamp - step*int64(len(run)-1)
+}
+
+// writeRun writes run, a run of writeRuns, into archive ai whose base is base.
+func (f *File) writeRun(ai int, base int64, run []Point) error {
 	a := &f.Header.Archives[ai]
 	step := int64(a.SecondsPerPoint)
-	start := run[len(run)-1].Timestamp - step*int64(len(run)-1)
-	if *base == 0 {
-		*base = start
-	}
+	start := runStart(run, step)
 	// A run longer than the archive (points ahead of now, which no age
 	// limit drops) wraps onto itself: only its last a.Points points would
 	// stay, each in its own slot, and only those are written. whisper.py
 	// writes the rest past the archive's end, into the next archive or
 	// beyond the file; statbox refused the whole update.
 	skip := max(0, len(run)-int(a.Points))
-	off := offsetOf(a, *base, start+int64(skip)*step)
+	off := offsetOf(a, base, start+int64(skip)*step)
 	// From a slot inside the archive (offsetOf's), at most a.Points points
 	// wrap once and stay inside it: only this archive's first slot can be
 	// written, unless the header has archives overlap.
