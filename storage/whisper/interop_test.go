@@ -271,7 +271,9 @@ func TestInteropIntervalZero(t *testing.T) {
 			name := fmt.Sprintf("zero_%d_%d", si, seed)
 			goPath := filepath.Join(dir, name+".go.wsp")
 			pyPath := filepath.Join(dir, name+".py.wsp")
-			opts := CreateOptions{XFilesFactor: 0, XFilesFactorSet: true, AggregationMethod: Average}
+			m := Average + AggregationMethod(seed)%(AbsMin-Average+1)
+			xff := []float32{0, 0.5}[seed%2]
+			opts := CreateOptions{XFilesFactor: float64(xff), XFilesFactorSet: true, AggregationMethod: m}
 			if err := Create(goPath, append([]Retention(nil), archives...), opts); err != nil {
 				t.Fatal(err)
 			}
@@ -279,7 +281,7 @@ func TestInteropIntervalZero(t *testing.T) {
 			for _, a := range archives {
 				pyArchives = append(pyArchives, [2]uint32{a.SecondsPerPoint, a.Points})
 			}
-			if a := py.do(map[string]any{"op": "create", "path": pyPath, "archives": pyArchives, "xff": 0, "agg": "average"}); a.Error != "" {
+			if a := py.do(map[string]any{"op": "create", "path": pyPath, "archives": pyArchives, "xff": xff, "agg": m.String()}); a.Error != "" {
 				t.Fatal(a.Error)
 			}
 			f, err := Open(goPath, Options{})
