@@ -50,9 +50,12 @@ func TestInteropWithWhisperPy(t *testing.T) {
 	}
 }
 
-func interopRun(t *testing.T, py *pythonWhisper, dir, name string, archives []Retention, m AggregationMethod, xff float32, seed uint64) {
+// createPair creates name's file of archives in dir with statbox (opened,
+// closed when the test ends) and with whisper.py, and checks they are alike.
+func createPair(t *testing.T, py *pythonWhisper, dir, name string, archives []Retention, m AggregationMethod, xff float32) (f *File, pyPath string) {
+	t.Helper()
 	goPath := filepath.Join(dir, name+".go.wsp")
-	pyPath := filepath.Join(dir, name+".py.wsp")
+	pyPath = filepath.Join(dir, name+".py.wsp")
 	opts := CreateOptions{XFilesFactor: float64(xff), XFilesFactorSet: true, AggregationMethod: m}
 	if err := Create(goPath, append([]Retention(nil), archives...), opts); err != nil {
 		t.Fatal(err)
@@ -68,8 +71,13 @@ func interopRun(t *testing.T, py *pythonWhisper, dir, name string, archives []Re
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	t.Cleanup(func() { f.Close() })
 	compareFiles(t, f, pyPath, "create")
+	return f, pyPath
+}
+
+func interopRun(t *testing.T, py *pythonWhisper, dir, name string, archives []Retention, m AggregationMethod, xff float32, seed uint64) {
+	f, pyPath := createPair(t, py, dir, name, archives, m, xff)
 
 	rng := rand.New(rand.NewPCG(seed, 42))
 	maxRet := int64(f.Header.MaxRetention)
@@ -269,25 +277,8 @@ func TestInteropIntervalZero(t *testing.T) {
 	for si, archives := range [][]Retention{{{10, 20}, {60, 10}}, {{5, 7}, {15, 9}, {45, 20}}, {{1, 30}, {10, 30}}} {
 		for seed := range uint64(8) {
 			name := fmt.Sprintf("zero_%d_%d", si, seed)
-			goPath := filepath.Join(dir, name+".go.wsp")
-			pyPath := filepath.Join(dir, name+".py.wsp")
 			m := Average + AggregationMethod(seed)%(AbsMin-Average+1)
-			xff := []float32{0, 0.5}[seed%2]
-			opts := CreateOptions{XFilesFactor: float64(xff), XFilesFactorSet: true, AggregationMethod: m}
-			if err := Create(goPath, append([]Retention(nil), archives...), opts); err != nil {
-				t.Fatal(err)
-			}
-			pyArchives := [][2]uint32{}
-			for _, a := range archives {
-				pyArchives = append(pyArchives, [2]uint32{a.SecondsPerPoint, a.Points})
-			}
-			if a := py.do(map[string]any{"op": "create", "path": pyPath, "archives": pyArchives, "xff": xff, "agg": m.String()}); a.Error != "" {
-				t.Fatal(a.Error)
-			}
-			f, err := Open(goPath, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			f, pyPath := createPair(t, py, dir, name, archives, m, []float32{0, 0.5}[seed%2])
 			rng := rand.New(rand.NewPCG(seed, 99))
 			step := int64(archives[0].SecondsPerPoint)
 			span := step * int64(archives[0].Points)
@@ -315,7 +306,6 @@ func TestInteropIntervalZero(t *testing.T) {
 				}
 				compareFiles(t, f, pyPath, label)
 			}
-			f.Close()
 		}
 	}
 }
