@@ -84,8 +84,8 @@ func (f *File) ReadArchive(dst []float64, ai int, from, until int64) (Range, []f
 
 func (f *File) archiveFetch(dst []float64, a *ArchiveInfo, from, until int64) (Range, []float64) {
 	step := int64(a.SecondsPerPoint)
-	fromInterval := from - floorMod(from, step) + step
-	untilInterval := until - floorMod(until, step) + step
+	fromInterval := align(from, step) + step
+	untilInterval := align(until, step) + step
 	if fromInterval == untilInterval {
 		untilInterval += step // a zero-length range still gets the next point
 	}
