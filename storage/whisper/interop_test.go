@@ -2,6 +2,7 @@ package whisper
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -307,5 +308,59 @@ func TestInteropIntervalZero(t *testing.T) {
 				compareFiles(t, f, pyPath, label)
 			}
 		}
+	}
+}
+
+// TestInteropOverlappingArchives writes into a file whose header, damaged,
+// has its second archive start inside the first, as whisper.py does: a run
+// into the first archive then writes the second's first slot, whose base
+// statbox keeps in memory and must forget, and writes into the second
+// archive change points of the first, so that the order of propagation
+// matters (File.overlap).
+func TestInteropOverlappingArchives(t *testing.T) {
+	py := startPython(t)
+	dir := t.TempDir()
+	goPath, pyPath := filepath.Join(dir, "overlap.go.wsp"), filepath.Join(dir, "overlap.py.wsp")
+	if err := Create(goPath, []Retention{{10, 20}, {60, 10}}, CreateOptions{XFilesFactor: 0, XFilesFactorSet: true}); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(goPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The second archive's offset, 12 slots into the first archive.
+	binary.BigEndian.PutUint32(data[MetadataSize+ArchiveInfoSize:], uint32(MetadataSize+2*ArchiveInfoSize+12*PointSize))
+	for _, path := range []string{goPath, pyPath} {
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := Open(goPath, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if !f.overlap {
+		t.Fatal("overlapping archives not seen")
+	}
+	rng := rand.New(rand.NewPCG(3, 5))
+	now := int64(1_700_000_000)
+	for round := range 60 {
+		now += 10 + rng.Int64N(30)
+		var pts []Point
+		var pyPts [][2]any
+		for range 1 + rng.IntN(25) {
+			p := Point{now - rng.Int64N(190), float64(rng.IntN(100))}
+			pts = append(pts, p)
+			pyPts = append(pyPts, [2]any{p.Timestamp, p.Value})
+		}
+		label := fmt.Sprintf("round %d: update_many(%v, now=%d)", round, pts, now)
+		if err := f.UpdateMany(pts, now); err != nil {
+			t.Fatalf("%s: %v", label, err)
+		}
+		if a := py.do(map[string]any{"op": "update_many", "path": pyPath, "points": pyPts, "now": now}); a.Error != "" {
+			t.Fatalf("%s: whisper.py: %s", label, a.Error)
+		}
+		compareFiles(t, f, pyPath, label)
 	}
 }

@@ -118,12 +118,14 @@ func (f *File) archiveUpdateMany(s *scratch, ai int, points []Point) error {
 		// becomes its base. Otherwise each interval has its own slot, and
 		// ascending order writes the same bytes: a lower interval is
 		// computed from the higher archive alone, whatever the order.
-		// Interval 0 is the exception: written into the first slot, it
+		// Interval 0 is an exception: written into the first slot, it
 		// leaves the archive looking empty, and whisper.py then writes the
-		// next interval into the first slot too.
+		// next interval into the first slot too. So are archives that
+		// overlap (a damaged header): a write into the lower archive can
+		// change the points the next interval is computed from.
 		var further bool
 		var err error
-		switch own := keys[0] != 0 && keys[len(keys)-1]-keys[0] < lower.Retention(); {
+		switch own := !f.overlap && keys[0] != 0 && keys[len(keys)-1]-keys[0] < lower.Retention(); {
 		case own && f.base(li) != 0:
 			further, err = f.propagateAscending(keys, higher, li)
 		case own:
@@ -284,15 +286,16 @@ func (f *File) propagateEach(starts []int64, hi, lo int, first bool) (bool, erro
 }
 
 // propagateAscending is propagateEach for distinct starts, ascending, that
-// each have a slot of their own in lo. Where one start follows the last, the
-// slots they read in hi and write in lo follow the last ones'; propagate
-// would find the same by dividing twice for each archive.
+// each have a slot of their own in lo, in a file whose archives do not
+// overlap. Where one start follows the last, the slots they read in hi and
+// write in lo follow the last ones'; propagate would find the same by
+// dividing twice for each archive.
 func (f *File) propagateAscending(starts []int64, hi, lo int) (bool, error) {
 	higher, lower := &f.Header.Archives[hi], &f.Header.Archives[lo]
 	hstep, lstep := int64(higher.SecondsPerPoint), int64(lower.SecondsPerPoint)
 	n := lstep / hstep // points read in hi for each start
 	length := n * PointSize
-	if f.overlap || f.opts.Lock || lstep%hstep != 0 || length >= higher.Size() {
+	if f.opts.Lock || lstep%hstep != 0 || length >= higher.Size() {
 		return f.propagateEach(starts, hi, lo, false)
 	}
 	hEnd := higher.end()
@@ -330,7 +333,7 @@ func (f *File) propagateAscending(starts []int64, hi, lo int) (bool, error) {
 func (f *File) intervalOf(p Point, now int64) int64 {
 	for _, a := range f.Header.Archives {
 		if a.Retention() >= now-p.Timestamp {
-			return p.Timestamp - floorMod(p.Timestamp, int64(a.SecondsPerPoint))
+			return align(p.Timestamp, int64(a.SecondsPerPoint))
 		}
 	}
 	return 0 // dropped
