@@ -224,12 +224,13 @@ field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
 echo
 echo "== results (persisted rates are good to about half a second over the persist time)"
 printf '%-8s %12s %10s %14s %10s %15s %10s %8s\n' server "points sent" "accept s" "accepted/s" "persist s" "persisted/s" "pts/update" status
-declare -A acc per
+declare -A acc per how
 for r in "${results[@]}"; do
 	s=$(field "$r" server)
 	acc[$s]=$(field "$r" accepted_per_s)
 	per[$s]=$(field "$r" persisted_per_s)
 	status=$(field "$r" method)
+	how[$s]=$status
 	[ "$status" = timeout ] && status="persist incomplete after ${WAIT}s: rate over the wait"
 	printf '%-8s %12s %10s %14s %10s %15s %10s %s\n' "$s" "$(field "$r" points)" "$(field "$r" accept_s)" \
 		"${acc[$s]}" "$(field "$r" persist_s)" "${per[$s]}" "$(field "$r" points_per_update)" "$status"
@@ -237,6 +238,17 @@ done
 if [ -n "${acc[statbox]:-}" ] && [ -n "${acc[carbon]:-}" ]; then
 	awk -v a="${acc[statbox]}" -v b="${acc[carbon]}" -v c="${per[statbox]}" -v d="${per[carbon]}" 'BEGIN {
 		printf "%-8s %12s %10s %13.1fx %10s %14.1fx\n", "ratio", "", "", (b > 0 ? a / b : 0), "", (d > 0 ? c / d : 0) }'
+	# The budget's figures were set where carbon-cache took about 240k/s and
+	# wrote about 120k/s (DESIGN.md): 12.5x and 16.7x carbon-cache. On a machine
+	# that runs slower or faster, the ratio in one run is the comparison that
+	# holds. carbon-cache's persist rate counts only when its own committedPoints
+	# said it (not the cache-size fallback, nor a timeout).
+	awk -v a="${acc[statbox]}" -v b="${acc[carbon]}" -v c="${per[statbox]}" -v d="${per[carbon]}" \
+		-v ok="$([ "${how[carbon]}" = committedPoints ] && echo 1 || echo 0)" 'BEGIN {
+		ra = (b > 0 ? a / b : 0); rp = (d > 0 ? c / d : 0)
+		printf "budget against carbon-cache in this run (DESIGN.md: 3M/240k = 12.5x, 2M/120k = 16.7x): accepted %.1fx %s, persisted ", ra, (ra >= 12.5 ? "met" : "NOT met")
+		if (ok) printf "%.1fx %s\n", rp, (rp >= 2e6 / 120e3 ? "met" : "NOT met")
+		else print "not comparable (carbon-cache persist not seen in its committedPoints)" }'
 fi
 if [ -n "${acc[statbox]:-}" ]; then
 	awk -v a="${acc[statbox]}" -v p="${per[statbox]}" 'BEGIN {
