@@ -56,6 +56,10 @@ type File struct {
 	// header has them: a write into one archive may then land on another's
 	// first slot, and must forget that archive's base too.
 	overlap bool
+	// ordered is set when no archives overlap and each archive's step is
+	// longer than the one before it, as in every file a whisper tool made:
+	// UpdateMany of one point can then take update's path (see updateOne).
+	ordered bool
 	// fresh is set during an UpdateMany into a file whose first archive was
 	// empty: a new file, most likely empty in every archive (see readBase).
 	fresh bool
@@ -114,7 +118,9 @@ func Open(path string, opts Options) (*File, error) {
 		unix.Close(fd)
 		fd = -1
 	}
-	return &File{Header: h, path: path, fd: fd, dev: st.Dev, data: data, opts: opts, bases: make([]int64, len(h.Archives)), overlap: overlapping(h.Archives)}, nil
+	overlap := overlapping(h.Archives)
+	return &File{Header: h, path: path, fd: fd, dev: st.Dev, data: data, opts: opts, bases: make([]int64, len(h.Archives)),
+		overlap: overlap, ordered: !overlap && stepsIncrease(h.Archives)}, nil
 }
 
 // Path is the file's path as given to Open.
@@ -336,6 +342,14 @@ func (f *File) update(value float64, timestamp, now int64) error {
 	for i < len(h.Archives)-1 && h.Archives[i].Retention() < diff {
 		i++
 	}
+	return f.writeFrom(i, timestamp, value)
+}
+
+// writeFrom writes value at timestamp's interval in archive i and propagates
+// it into each archive after i while one is written, as whisper.py's
+// file_update does once it has chosen archive i.
+func (f *File) writeFrom(i int, timestamp int64, value float64) error {
+	h := &f.Header
 	interval := align(timestamp, int64(h.Archives[i].SecondsPerPoint))
 	if err := f.putPoint(f.slotFor(i, interval), interval, value); err != nil {
 		return err

@@ -175,6 +175,17 @@ func ParseHeader(data []byte, path string) (Header, error) {
 	return h, nil
 }
 
+// stepsIncrease reports whether each archive's step is longer than the one
+// before it.
+func stepsIncrease(archives []ArchiveInfo) bool {
+	for i := 1; i < len(archives); i++ {
+		if archives[i].SecondsPerPoint <= archives[i-1].SecondsPerPoint {
+			return false
+		}
+	}
+	return true
+}
+
 // overlapping reports whether two of the archives share a byte.
 func overlapping(archives []ArchiveInfo) bool {
 	for i, a := range archives {

@@ -108,9 +108,19 @@ func interopRun(t *testing.T, py *pythonWhisper, dir, name string, archives []Re
 		now += rng.Int64N(3 * int64(f.Header.Archives[0].SecondsPerPoint))
 		var label string
 		switch rng.IntN(5) {
-		case 0: // one point, sometimes outside the retention
+		case 0: // one point, sometimes outside the retention or in the future
 			ts := now - rng.Int64N(maxRet+maxRet/4) + rng.Int64N(3)
+			if rng.IntN(4) == 0 {
+				ts = now - rng.Int64N(4*int64(f.Header.Archives[0].SecondsPerPoint)) + rng.Int64N(3)
+			}
 			v := value()
+			if rng.IntN(2) == 0 {
+				// update_many drops a point too old and writes one from the
+				// future into the first archive, where update refuses both.
+				label = fmt.Sprintf("update_many([(%d, %v)], now=%d)", ts, v, now)
+				updateMany(label, []Point{{ts, v}}, [][2]any{{ts, v}})
+				break
+			}
 			label = fmt.Sprintf("update(%v, %d, now=%d)", v, ts, now)
 			gerr := f.Update(v, ts, now)
 			a := py.do(map[string]any{"op": "update", "path": pyPath, "value": v, "ts": ts, "now": now})
@@ -318,9 +328,40 @@ func TestInteropIntervalZero(t *testing.T) {
 // archive change points of the first, so that the order of propagation
 // matters (File.overlap).
 func TestInteropOverlappingArchives(t *testing.T) {
-	py := startPython(t)
+	f, pyPath, py := damagedPair(t, func(data []byte) {
+		// The second archive's offset, 12 slots into the first archive.
+		binary.BigEndian.PutUint32(data[MetadataSize+ArchiveInfoSize:], uint32(MetadataSize+2*ArchiveInfoSize+12*PointSize))
+	})
+	if !f.overlap {
+		t.Fatal("overlapping archives not seen")
+	}
+	damagedRounds(t, py, f, pyPath, rand.New(rand.NewPCG(3, 5)), 25, 190)
+}
+
+// TestInteropUnorderedArchives writes into a file whose header, damaged, lists
+// the 1-minute archive before the 10-second one, as whisper.py does. There
+// update_many of one point differs from update's path (File.ordered), so
+// most rounds here are of one point.
+func TestInteropUnorderedArchives(t *testing.T) {
+	f, pyPath, py := damagedPair(t, func(data []byte) {
+		first := MetadataSize + ArchiveInfoSize
+		a0 := slices.Clone(data[MetadataSize:first])
+		copy(data[MetadataSize:], data[first:first+ArchiveInfoSize])
+		copy(data[first:], a0)
+	})
+	if f.ordered || f.Header.Archives[0].SecondsPerPoint != 60 {
+		t.Fatalf("archives %+v not seen out of order", f.Header.Archives)
+	}
+	damagedRounds(t, py, f, pyPath, rand.New(rand.NewPCG(3, 5)), 3, 700)
+}
+
+// damagedPair makes the same file for statbox and whisper.py, 10s:20,1m:10
+// with xFilesFactor 0, whose header damage has changed, and opens statbox's.
+func damagedPair(t *testing.T, damage func(data []byte)) (f *File, pyPath string, py *pythonWhisper) {
+	t.Helper()
+	py = startPython(t)
 	dir := t.TempDir()
-	goPath, pyPath := filepath.Join(dir, "overlap.go.wsp"), filepath.Join(dir, "overlap.py.wsp")
+	goPath, pyPath := filepath.Join(dir, "damaged.go.wsp"), filepath.Join(dir, "damaged.py.wsp")
 	if err := Create(goPath, []Retention{{10, 20}, {60, 10}}, CreateOptions{XFilesFactor: 0, XFilesFactorSet: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -328,29 +369,30 @@ func TestInteropOverlappingArchives(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The second archive's offset, 12 slots into the first archive.
-	binary.BigEndian.PutUint32(data[MetadataSize+ArchiveInfoSize:], uint32(MetadataSize+2*ArchiveInfoSize+12*PointSize))
+	damage(data)
 	for _, path := range []string{goPath, pyPath} {
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	f, err := Open(goPath, Options{})
-	if err != nil {
+	if f, err = Open(goPath, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	if !f.overlap {
-		t.Fatal("overlapping archives not seen")
-	}
-	rng := rand.New(rand.NewPCG(3, 5))
+	t.Cleanup(func() { f.Close() })
+	return f, pyPath, py
+}
+
+// damagedRounds sends 60 rounds of 1 to maxPoints points, at most span
+// seconds old, to both files through update_many, comparing them after each.
+func damagedRounds(t *testing.T, py *pythonWhisper, f *File, pyPath string, rng *rand.Rand, maxPoints int, span int64) {
+	t.Helper()
 	now := int64(1_700_000_000)
 	for round := range 60 {
 		now += 10 + rng.Int64N(30)
 		var pts []Point
 		var pyPts [][2]any
-		for range 1 + rng.IntN(25) {
-			p := Point{now - rng.Int64N(190), float64(rng.IntN(100))}
+		for range 1 + rng.IntN(maxPoints) {
+			p := Point{now - rng.Int64N(span), float64(rng.IntN(100))}
 			pts = append(pts, p)
 			pyPts = append(pyPts, [2]any{p.Timestamp, p.Value})
 		}

@@ -43,6 +43,13 @@ func (f *File) UpdateMany(points []Point, now int64) error {
 }
 
 func (f *File) updateMany(points []Point, now int64) error {
+	// The first archive's first slot is on the header's page, mapped since
+	// Open: reading it costs no fault.
+	f.fresh = f.base(0) == 0
+	defer func() { f.fresh = false }()
+	if len(points) == 1 && f.ordered {
+		return f.updateOne(points[0], now)
+	}
 	s := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(s)
 	// whisper.py sorts newest first with a stable sort, then reverses each
@@ -58,10 +65,6 @@ func (f *File) updateMany(points []Point, now int64) error {
 		slices.SortStableFunc(points, func(a, b Point) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
 	}
 	archives := f.Header.Archives
-	// The first archive's first slot is on the header's page, mapped since
-	// Open: reading it costs no fault.
-	f.fresh = f.base(0) == 0
-	defer func() { f.fresh = false }()
 	a, end := 0, len(points)
 	for i := len(points) - 1; i >= 0; i-- {
 		age := now - points[i].Timestamp
@@ -82,6 +85,27 @@ func (f *File) updateMany(points []Point, now int64) error {
 		return f.archiveUpdateMany(s, a, points[:end])
 	}
 	return nil
+}
+
+// updateOne is updateMany of one point. whisper.py's __archive_update_many
+// then writes the point and propagates its one interval archive by archive,
+// stopping where one is not written, which is what file_update does: so it
+// takes update's path, without the batch's sorting, runs and sets (0.7× the
+// instructions, BenchmarkUpdateMany1). It picks the archive as update_many
+// does, though: a point from the future goes to the first archive, and one
+// older than the file's retention is dropped, where update refuses both.
+// Only for f.ordered: with steps out of order the two paths differ
+// (TestInteropUnorderedArchives), and a file whose archives overlap keeps
+// the batch's path, the one tested against whisper.py for it.
+func (f *File) updateOne(p Point, now int64) error {
+	archives := f.Header.Archives
+	age, i := now-p.Timestamp, 0
+	for archives[i].Retention() < age {
+		if i++; i == len(archives) {
+			return nil
+		}
+	}
+	return f.writeFrom(i, p.Timestamp, p.Value)
 }
 
 // archiveUpdateMany writes points, oldest first, into archive ai and propagates
