@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"statbox/internal/race"
 )
 
 func listenTCP(t *testing.T, opts TCPOptions, rs *recorders) *TCPListener {
@@ -602,7 +604,7 @@ func TestListenTCPAddresses(t *testing.T) {
 // TestTCPReceiveAllocs runs the event loop for real, read after read, and counts
 // the whole process's allocations.
 func TestTCPReceiveAllocs(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("the race detector allocates")
 	}
 	l, err := ListenTCP("127.0.0.1:0", TCPOptions{Loops: 1}, func() Session { return nopSession{} })

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"statbox/internal/race"
 )
 
 func listenUDP(t *testing.T, opts UDPOptions, handle func(worker int) PacketHandler) *UDPListener {
@@ -317,7 +319,7 @@ func TestUDPKernelDrops(t *testing.T) {
 // TestUDPReceiveAllocs runs the receive loop for real, batch after batch, and
 // counts the whole process's allocations.
 func TestUDPReceiveAllocs(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("the race detector allocates")
 	}
 	const batch = 64

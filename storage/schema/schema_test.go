@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"statbox/internal/race"
 	"statbox/storage/whisper"
 )
 
@@ -507,7 +508,7 @@ aggregationMethod = average
 }
 
 func TestForMetricAllocs(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("the race detector makes regexp allocate")
 	}
 	r, err := Load("")
