@@ -51,28 +51,20 @@ func BenchmarkUpdate(b *testing.B) {
 // BenchmarkUpdateMany1 is BenchmarkUpdate through UpdateMany: one point per op,
 // as the cache writes a series that gets a point every flush or so (statsd's
 // flushes, a steady carbon sender).
-func BenchmarkUpdateMany1(b *testing.B) {
-	f := newTestFile(b, benchUpdateScheme)
-	now := int64(1_700_000_000)
-	pts := make([]Point, 1)
-	b.ReportAllocs()
-	for b.Loop() {
-		now += 10
-		pts[0] = Point{now, 42}
-		if err := f.UpdateMany(pts, now); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
+func BenchmarkUpdateMany1(b *testing.B) { benchUpdateMany(b, 1) }
 
 // BenchmarkUpdateMany100 writes 100 consecutive 10 s points per op.
-func BenchmarkUpdateMany100(b *testing.B) {
+func BenchmarkUpdateMany100(b *testing.B) { benchUpdateMany(b, 100) }
+
+// benchUpdateMany writes n consecutive 10 s points per op, newest first, as
+// the cache gives them.
+func benchUpdateMany(b *testing.B, n int) {
 	f := newTestFile(b, benchUpdateScheme)
 	now := int64(1_700_000_000)
-	pts := make([]Point, 100)
+	pts := make([]Point, n)
 	b.ReportAllocs()
 	for b.Loop() {
-		now += 1000
+		now += int64(n) * 10
 		for i := range pts {
 			pts[i] = Point{now - int64(i)*10, float64(i)}
 		}
