@@ -335,7 +335,7 @@ func TestInteropOverlappingArchives(t *testing.T) {
 	if !f.overlap {
 		t.Fatal("overlapping archives not seen")
 	}
-	damagedRounds(t, py, f, pyPath, rand.New(rand.NewPCG(3, 5)), 25, 190)
+	damagedRounds(t, py, f, pyPath, 25, 190)
 }
 
 // TestInteropUnorderedArchives writes into a file whose header, damaged, lists
@@ -352,7 +352,7 @@ func TestInteropUnorderedArchives(t *testing.T) {
 	if f.ordered || f.Header.Archives[0].SecondsPerPoint != 60 {
 		t.Fatalf("archives %+v not seen out of order", f.Header.Archives)
 	}
-	damagedRounds(t, py, f, pyPath, rand.New(rand.NewPCG(3, 5)), 3, 700)
+	damagedRounds(t, py, f, pyPath, 3, 700)
 }
 
 // damagedPair makes the same file for statbox and whisper.py, 10s:20,1m:10
@@ -384,8 +384,9 @@ func damagedPair(t *testing.T, damage func(data []byte)) (f *File, pyPath string
 
 // damagedRounds sends 60 rounds of 1 to maxPoints points, at most span
 // seconds old, to both files through update_many, comparing them after each.
-func damagedRounds(t *testing.T, py *pythonWhisper, f *File, pyPath string, rng *rand.Rand, maxPoints int, span int64) {
+func damagedRounds(t *testing.T, py *pythonWhisper, f *File, pyPath string, maxPoints int, span int64) {
 	t.Helper()
+	rng := rand.New(rand.NewPCG(3, 5))
 	now := int64(1_700_000_000)
 	for round := range 60 {
 		now += 10 + rng.Int64N(30)
