@@ -182,6 +182,10 @@ func TestUpdateAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { fill(); f.UpdateMany(pts, now) }); n != 0 {
 		t.Errorf("UpdateMany: %v allocations", n)
 	}
+	one := make([]Point, 1)
+	if n := testing.AllocsPerRun(100, func() { now += 10; one[0] = Point{now, 1}; f.UpdateMany(one, now) }); n != 0 {
+		t.Errorf("UpdateMany of one point: %v allocations", n)
+	}
 	var dst []float64
 	_, dst, _ = f.Fetch(dst, now-3600, now, now)
 	if n := testing.AllocsPerRun(100, func() { _, dst, _ = f.Fetch(dst[:0], now-3600, now, now) }); n != 0 {
